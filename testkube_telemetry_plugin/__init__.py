@@ -1,0 +1,36 @@
+"""Hook contract, host group and anonymous opt-out telemetry for Click CLIs.
+
+Kept tiny on purpose: every command of the host CLI imports this package, so
+heavy modules (requests, tomlkit, hashlib) are imported only where they are used.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .hookspecs import hookimpl
+from .invocation import Invocation, Outcome, current_invocation
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "HookedGroup",
+    "Invocation",
+    "Outcome",
+    "__version__",
+    "current_invocation",
+    "hookimpl",
+]
+
+if TYPE_CHECKING:
+    from .host import HookedGroup
+
+
+def __getattr__(name: str) -> Any:
+    # HookedGroup lives in host.py, which imports click; keep `import
+    # testkube_telemetry_plugin` cheap for plugins that only need `hookimpl`.
+    if name == "HookedGroup":
+        from .host import HookedGroup
+
+        return HookedGroup
+    raise AttributeError(name)

@@ -1,0 +1,99 @@
+"""Finding plugins through entry points without paying for it on every command.
+
+Scanning every installed distribution with `importlib.metadata` costs tens of
+milliseconds and grows with the environment, and it sits on the path of every
+command.  The result is cached in a small JSON file keyed by everything that can
+change it: the interpreter, the entry-point group, and each `sys.path` entry with
+its modification time (installing or removing a distribution adds or removes a
+`*.dist-info` folder, which changes the folder's mtime).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Optional
+
+CACHE_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class PluginEntry:
+    """One `name = module` line of an installed distribution's entry points."""
+
+    name: str
+    value: str
+    distribution: str
+    version: str
+
+
+def cache_key(group: str) -> str:
+    parts = [str(CACHE_FORMAT), group, sys.executable, sys.version]
+    for entry in sys.path:
+        try:
+            mtime = os.stat(entry or ".").st_mtime_ns
+        except OSError:
+            mtime = -1
+        parts.append(f"{entry}\0{mtime}")
+    return "\n".join(parts)
+
+
+def scan(group: str) -> list[PluginEntry]:
+    """The slow, authoritative scan; the first distribution on sys.path wins."""
+    import importlib.metadata
+
+    seen: set[str] = set()
+    found: list[PluginEntry] = []
+    for dist in importlib.metadata.distributions():
+        dist_name = dist.metadata["Name"] or ""
+        if dist_name.lower() in seen:
+            continue
+        seen.add(dist_name.lower())
+        for entry_point in dist.entry_points:
+            if entry_point.group == group:
+                found.append(
+                    PluginEntry(entry_point.name, entry_point.value, dist_name, dist.version)
+                )
+    return sorted(found, key=lambda entry: entry.name)
+
+
+def _cache_file(cache_dir: Path, group: str) -> Path:
+    safe = "".join(ch if ch.isalnum() else "_" for ch in group)
+    return cache_dir / f"entry-points-{safe}.json"
+
+
+def discover(group: str, cache_dir: Optional[Path]) -> list[PluginEntry]:
+    """Entry points of `group`, from the cache when nothing that matters changed."""
+    key = cache_key(group)
+    path = _cache_file(cache_dir, group) if cache_dir is not None else None
+    if path is not None:
+        try:
+            cached = json.loads(path.read_text(encoding="utf-8"))
+            if cached.get("key") == key:
+                return [PluginEntry(**entry) for entry in cached["entries"]]
+        except (OSError, ValueError, TypeError, KeyError):
+            pass
+    entries = scan(group)
+    if path is not None:
+        from .paths import atomic_write
+
+        payload = {"key": key, "entries": [asdict(entry) for entry in entries]}
+        try:
+            atomic_write(path, json.dumps(payload).encode("utf-8"))
+        except OSError:
+            pass  # a read-only home only costs speed
+    return entries
+
+
+def load(entry: PluginEntry) -> object:
+    """Import the plugin's module (and attribute, for `module:attr` values)."""
+    import importlib
+
+    module_name, _, attribute = entry.value.partition(":")
+    loaded: object = importlib.import_module(module_name.strip())
+    for part in filter(None, attribute.strip().split(".")):
+        loaded = getattr(loaded, part)
+    return loaded

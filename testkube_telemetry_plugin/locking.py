@@ -1,0 +1,74 @@
+"""Advisory file locks shared by every CLI process and the flusher.
+
+`fcntl.flock` locks belong to an open file and vanish with the process, so a
+crashed or SIGKILLed holder never leaves a stale lock behind.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, Optional
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None  # type: ignore[assignment]
+    import msvcrt
+
+
+def _try_lock(fd: int) -> bool:
+    try:
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        else:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+    except OSError:
+        return False
+    return True
+
+
+def acquire(path: Path, timeout_s: float = 0.0) -> Optional[int]:
+    """An open descriptor holding the lock, or None if another holder kept it."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if _try_lock(fd):
+            return fd
+        if time.monotonic() >= deadline:
+            os.close(fd)
+            return None
+        time.sleep(0.02)
+
+
+def release(fd: int) -> None:
+    os.close(fd)  # closing the descriptor drops the lock
+
+
+def is_held(path: Path) -> bool:
+    """Whether some process holds the lock at `path` right now."""
+    if not path.exists():
+        return False
+    try:
+        fd = acquire(path)
+    except OSError:
+        return False
+    if fd is None:
+        return True
+    release(fd)
+    return False
+
+
+@contextmanager
+def locked(path: Path, timeout_s: float = 5.0) -> Iterator[None]:
+    """Hold the lock for the block; raises TimeoutError if it cannot be had."""
+    fd = acquire(path, timeout_s)
+    if fd is None:
+        raise TimeoutError(f"{path} is locked by another process")
+    try:
+        yield
+    finally:
+        release(fd)

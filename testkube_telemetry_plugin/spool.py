@@ -1,0 +1,129 @@
+"""The durable on-disk queue between the command and the network.
+
+Each write is one small file, written to a temporary name and renamed, so many
+CLI processes can append at once without a lock and a crash leaves either the
+whole file or nothing.  Each sink (Segment, GA4) has its own folder, so an event
+leaves one sink's queue only when that sink answered 2xx.  File names carry the
+time, the event count and the size, so the cap is enforced from a directory
+listing alone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Optional
+
+from .paths import atomic_write
+
+# Keep a week of heavy offline use and stay small on disk.
+MAX_EVENTS = 10_000
+MAX_BYTES = 5 * 1024 * 1024
+
+_NAME = re.compile(r"^(\d{20})-(\d+)-([0-9a-f]+)-n(\d+)-b(\d+)\.json$")
+
+
+@dataclass(frozen=True, order=True)
+class Chunk:
+    """One spool file: the events of one command, for one sink."""
+
+    name: str
+    path: Path
+    events: int
+    size: int
+
+
+class Spool:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def sink_dir(self, sink: str) -> Path:
+        return self.folder / sink
+
+    def append(self, sinks: Iterable[str], messages: list[dict[str, Any]]) -> int:
+        """Queue `messages` for each sink; returns how many old events the cap dropped."""
+        data = json.dumps(messages, separators=(",", ":")).encode("utf-8")
+        dropped = 0
+        for sink in sinks:
+            name = (
+                f"{time.time_ns():020d}-{os.getpid()}-{os.urandom(3).hex()}"
+                f"-n{len(messages)}-b{len(data)}.json"
+            )
+            atomic_write(self.sink_dir(sink) / name, data)
+            dropped = max(dropped, self.enforce_cap(sink))
+        return dropped
+
+    def chunks(self, sink: str) -> list[Chunk]:
+        """The sink's queued files, oldest first."""
+        folder = self.sink_dir(sink)
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            return []
+        found = []
+        for name in names:
+            match = _NAME.match(name)
+            if match:
+                found.append(Chunk(name, folder / name, int(match[4]), int(match[5])))
+        found.sort()
+        return found
+
+    def enforce_cap(self, sink: str) -> int:
+        """Drop the oldest files past the cap; returns how many events went."""
+        chunks = self.chunks(sink)
+        events = sum(chunk.events for chunk in chunks)
+        size = sum(chunk.size for chunk in chunks)
+        dropped = 0
+        for chunk in chunks:
+            if events <= MAX_EVENTS and size <= MAX_BYTES:
+                break
+            try:
+                os.unlink(chunk.path)
+            except FileNotFoundError:
+                pass  # another process dropped or sent it first
+            else:
+                dropped += chunk.events
+            events -= chunk.events
+            size -= chunk.size
+        return dropped
+
+    @staticmethod
+    def read(chunk: Chunk) -> Optional[list[dict[str, Any]]]:
+        """The chunk's messages; None if it is gone, [] if it is unreadable."""
+        try:
+            value = json.loads(chunk.path.read_bytes())
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError):
+            return []
+        if not isinstance(value, list):
+            return []
+        return [message for message in value if isinstance(message, dict)]
+
+    @staticmethod
+    def remove(chunks: Iterable[Chunk]) -> None:
+        for chunk in chunks:
+            try:
+                os.unlink(chunk.path)
+            except FileNotFoundError:
+                pass
+
+    def pending(self, sinks: Iterable[str]) -> list[dict[str, Any]]:
+        """Every queued message once, whichever sinks still hold it, oldest first."""
+        seen: dict[str, dict[str, Any]] = {}
+        for sink in sinks:
+            for chunk in self.chunks(sink):
+                for message in self.read(chunk) or []:
+                    seen.setdefault(str(message.get("messageId")), message)
+        return sorted(seen.values(), key=lambda message: str(message.get("timestamp")))
+
+    def count(self, sinks: Iterable[str]) -> int:
+        return max((sum(c.events for c in self.chunks(sink)) for sink in sinks), default=0)
+
+    def purge(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)

@@ -1,0 +1,39 @@
+"""Small bookkeeping shared by CLI processes and the flusher (`state.json`).
+
+Notice shown, install sent, last heartbeat day, events dropped, and each sink's
+back-off.  Read without a lock on the hot path; changed only under the lock.
+"""
+
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+from .locking import locked
+from .paths import atomic_write
+
+
+def _file(folder: Path) -> Path:
+    return folder / "state.json"
+
+
+def read_state(folder: Path) -> dict[str, Any]:
+    try:
+        value = json.loads(_file(folder).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+@contextmanager
+def updating_state(folder: Path) -> Iterator[dict[str, Any]]:
+    """Read, let the caller change, and write back if changed, all under the lock."""
+    with locked(folder / "state.lock"):
+        state = read_state(folder)
+        before = json.dumps(state, sort_keys=True)
+        yield state
+        after = json.dumps(state, sort_keys=True)
+        if after != before:
+            atomic_write(_file(folder), after.encode("utf-8"))
