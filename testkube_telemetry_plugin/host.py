@@ -33,6 +33,7 @@ _TRUTHY = {"1", "true", "yes", "on"}
 class _Run:
     invocation: Invocation
     pre_fired: bool = False
+    exception: Optional[BaseException] = None
     failures: list[str] = field(default_factory=list)
 
 
@@ -54,14 +55,24 @@ def _exit_status(code: object) -> int:
     return 1  # Python prints any other value and exits with 1
 
 
-def _cause(exc: SystemExit) -> Optional[BaseException]:
-    """The exception behind a SystemExit raised by Click's standalone handling."""
-    context = exc.__context__
-    if isinstance(context, click.exceptions.Exit):
-        return context if context.exit_code else None
-    if context is not None:
-        return context
-    return exc if _exit_status(exc.code) else None
+def _note_exception(exc: BaseException) -> None:
+    """Remember the first (deepest) exception of the run.
+
+    Click's standalone handling turns exceptions into `sys.exit` and, since
+    Click 8.5, outside the `except` block, so the SystemExit no longer carries
+    them: they are caught on their way out of `make_context` and `invoke`.
+    """
+    run = _run.get()
+    if run is not None and run.exception is None:
+        run.exception = exc
+
+
+def _reported(exc: Optional[BaseException]) -> Optional[BaseException]:
+    if isinstance(exc, click.exceptions.Exit):
+        return exc if exc.exit_code else None
+    if isinstance(exc, SystemExit):
+        return exc if _exit_status(exc.code) else None
+    return exc
 
 
 def _pending_args(ctx: click.Context) -> bool:
@@ -217,9 +228,26 @@ class HookedGroup(click.Group):
         _record_resolved(resolved[1])
         return resolved
 
+    def make_context(
+        self,
+        info_name: Optional[str],
+        args: list[str],
+        parent: Optional[click.Context] = None,
+        **extra: Any,
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except BaseException as exc:
+            _note_exception(exc)
+            raise
+
     def invoke(self, ctx: click.Context) -> Any:
-        _enter_leaf(self, ctx)
-        return super().invoke(ctx)
+        try:
+            _enter_leaf(self, ctx)
+            return super().invoke(ctx)
+        except BaseException as exc:
+            _note_exception(exc)
+            raise
 
     def main(  # type: ignore[override]
         self,
@@ -242,7 +270,7 @@ class HookedGroup(click.Group):
         try:
             result = super().main(args, prog_name, complete_var, standalone_mode, **extra)
         except SystemExit as exc:
-            self._finish(run, _exit_status(exc.code), _cause(exc), started)
+            self._finish(run, _exit_status(exc.code), run.exception or exc, started)
             raise
         except click.ClickException as exc:  # only without standalone_mode
             self._finish(run, exc.exit_code, exc, started)
@@ -266,6 +294,7 @@ class HookedGroup(click.Group):
     def _finish(
         self, run: _Run, exit_code: int, exception: Optional[BaseException], started: float
     ) -> None:
+        exception = _reported(run.exception or exception)
         outcome = Outcome(exit_code, exception, (time.perf_counter() - started) * 1000.0)
         self.call_hook(run, "testkube_post_command", invocation=run.invocation, outcome=outcome)
         if debug_enabled():

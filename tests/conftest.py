@@ -1,0 +1,127 @@
+"""Isolation for every test: a temporary TESTKUBE_HOME, no CI variables, no
+internet, and helpers that install plugins through real entry points."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from testkube_telemetry_plugin.environment import CI_PROVIDERS
+from testkube_telemetry_plugin.host import HookedGroup, make_cli
+
+sys.path.insert(0, str(Path(__file__).parent))
+from collector import Collector  # noqa: E402
+
+PLUGINS_SRC = Path(__file__).parent / "plugins"
+DEAD_URL = "http://127.0.0.1:9"  # discard port: connection refused at once
+
+
+def install_plugin(site: Path, dist: str, entries: dict[str, str], version: str = "1.0") -> Path:
+    """Install a distribution the way pip leaves it: a module and a dist-info folder."""
+    info = site / f"{dist.replace('-', '_')}-{version}.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n")
+    lines = "".join(f"{name} = {module}\n" for name, module in entries.items())
+    (info / "entry_points.txt").write_text(f"[testkube.plugins]\n{lines}")
+    for module in entries.values():
+        source = PLUGINS_SRC / f"{module.split(':')[0]}.py"
+        if source.exists():
+            shutil.copy(source, site / source.name)
+    return info
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "home"
+    for name in list(os.environ):
+        if name.startswith(("TESTKUBE_", "SAMPLE_")) or name == "DO_NOT_TRACK":
+            monkeypatch.delenv(name)
+    for name, _ in CI_PROVIDERS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TESTKUBE_HOME", str(home))
+    monkeypatch.setenv("TESTKUBE_TELEMETRY_SEGMENT_URL", DEAD_URL)
+    monkeypatch.setenv("TESTKUBE_TELEMETRY_DELIVERY", "inline")
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    return home
+
+
+@pytest.fixture(autouse=True)
+def connections(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Every socket connection this process makes; non-loopback ones fail the test."""
+    made: list[Any] = []
+    real_connect = socket.socket.connect
+
+    def guarded(self: socket.socket, address: Any) -> Any:
+        made.append(address)
+        if isinstance(address, tuple):
+            host = address[0]
+            try:
+                loopback = ipaddress.ip_address(host).is_loopback
+            except ValueError:
+                loopback = host == "localhost"
+            if not loopback:
+                raise AssertionError(f"a test tried to reach {address!r}")
+        return real_connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+    return made
+
+
+@pytest.fixture
+def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A site folder holding the sample plugins, on sys.path and PYTHONPATH."""
+    folder = tmp_path / "site"
+    folder.mkdir()
+    install_plugin(folder, "sample-plugin", {"sample": "sample_plugin"}, "1.2.3")
+    install_plugin(folder, "echo-plugin", {"echo": "echo_plugin"}, "0.9")
+    monkeypatch.syspath_prepend(str(folder))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(folder), *sys.path]))
+    import sample_plugin
+
+    sample_plugin.CALLS.clear()
+    return folder
+
+
+@pytest.fixture
+def cli(site: Path) -> HookedGroup:
+    return make_cli()
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    try:
+        return CliRunner(mix_stderr=False)  # type: ignore[call-arg]  # Click < 8.2
+    except TypeError:
+        return CliRunner()
+
+
+@pytest.fixture
+def collector(monkeypatch: pytest.MonkeyPatch) -> Any:
+    with Collector() as running:
+        monkeypatch.setenv("TESTKUBE_TELEMETRY_SEGMENT_URL", running.url)
+        yield running
+
+
+def run_testkube(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 60, **kwargs: Any
+) -> subprocess.CompletedProcess[str]:
+    """The CLI as a user runs it: a new process, exit code and both streams."""
+    return subprocess.run(
+        [sys.executable, "-m", "testkube_telemetry_plugin", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+        **kwargs,
+    )

@@ -1,0 +1,233 @@
+"""The hook contract, seen from a third-party plugin installed through an entry point."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import click
+import pytest
+from conftest import install_plugin, run_testkube
+
+from testkube_telemetry_plugin import HookedGroup, current_invocation, hookimpl
+from testkube_telemetry_plugin.discovery import discover
+from testkube_telemetry_plugin.host import make_cli
+
+# (arguments, exit code the shell sees, exception type the hook is told)
+EXIT_PATHS = [
+    (["ends", "ok"], 0, None),
+    (["ends", "click-error"], 1, "ClickException"),
+    (["ends", "ctx-exit"], 3, "Exit"),
+    (["ends", "sys-exit"], 4, "SystemExit"),
+    (["ends", "boom"], 1, "ValueError"),
+    (["ends", "interrupt"], 1, "KeyboardInterrupt"),
+    (["ends", "nested", "deep", "--level", "2"], 0, None),
+    # Usage errors: the exception's class differs between Click versions.
+    (["no-such-command"], 2, "usage"),
+    (["ends", "ok", "--no-such-option"], 2, "usage"),
+    (["ends", "ok", "--count", "many"], 2, "usage"),
+    (["create", "test"], 2, "usage"),
+]
+
+
+def hook_log(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+@pytest.mark.parametrize("args,code,exception", EXIT_PATHS)
+def test_hooks_fire_around_every_exit_path_in_a_real_process(
+    site: Path, tmp_path: Path, args: list[str], code: int, exception: str | None
+) -> None:
+    log = tmp_path / "hooks.jsonl"
+    result = run_testkube(*args, env={"SAMPLE_HOOK_LOG": str(log)})
+    assert result.returncode == code, result.stderr
+    calls = hook_log(log)
+    post = calls[-1]
+    assert post["hook"] == "post"
+    assert post["exit_code"] == code == result.returncode
+    if exception == "usage":
+        assert post["status"] == "usage_error"
+    else:
+        assert post["exception"] == exception
+    assert [c["hook"] for c in calls].count("post") == 1
+    parsed = code != 2  # usage errors end before the callback: no pre hook
+    assert [c["hook"] for c in calls] == (["pre", "post"] if parsed else ["post"])
+
+
+def test_pre_hook_sees_the_full_path_and_parsed_params(cli, runner) -> None:
+    import sample_plugin
+
+    result = runner.invoke(cli, ["ends", "nested", "deep", "--level", "5"], env={"SAMPLE_COUNT": "7"})
+    assert result.exit_code == 0, result.output
+    (pre, pre_data), (post, post_data) = sample_plugin.CALLS
+    assert (pre, post) == ("pre", "post")
+    assert pre_data["path"] == ["testkube", "ends", "nested", "deep"]
+    assert pre_data["params"] == {"level": 5}
+    assert pre_data["sources"] == {"level": "COMMANDLINE"}
+    assert post_data["facts"] == {"level": 5}
+
+
+def test_params_say_where_each_value_came_from(cli, runner) -> None:
+    import sample_plugin
+
+    runner.invoke(cli, ["ends", "ok"], env={"SAMPLE_COUNT": "7"})
+    assert sample_plugin.CALLS[0][1]["params"] == {"count": 7}
+    assert sample_plugin.CALLS[0][1]["sources"] == {"count": "ENVIRONMENT"}
+    sample_plugin.CALLS.clear()
+    runner.invoke(cli, ["ends", "ok"])
+    assert sample_plugin.CALLS[0][1]["sources"] == {"count": "DEFAULT"}
+
+
+def test_unknown_command_is_not_put_in_the_path(cli, runner) -> None:
+    import sample_plugin
+
+    result = runner.invoke(cli, ["ends", "/home/alice/x.yaml"])
+    assert result.exit_code == 2
+    assert sample_plugin.CALLS[-1][1]["path"] == ["testkube", "ends"]
+
+
+def test_facts_set_by_a_command_reach_the_post_hook(cli, runner) -> None:
+    import sample_plugin
+
+    result = runner.invoke(cli, ["create", "testsuite", "smoke", "--steps", "4"])
+    assert result.exit_code == 0
+    assert sample_plugin.CALLS[-1][1]["facts"] == {"steps": 4}
+    assert current_invocation() is None  # nothing leaks out of the run
+
+
+def test_help_lists_every_plugin_command(site: Path) -> None:
+    result = run_testkube("--help")
+    assert result.returncode == 0
+    for name in ("create", "run", "init", "ends", "echo-plugin", "telemetry", "plugins"):
+        assert f"  {name}" in result.stdout
+
+
+def test_version_prints_host_and_plugin_versions(site: Path) -> None:
+    result = run_testkube("--version")
+    assert result.returncode == 0
+    assert result.stdout.startswith("testkube 0.1.0 (Python ")
+    assert "plugin sample: sample-plugin 1.2.3" in result.stdout
+    assert "plugin telemetry: testkube-telemetry-plugin 0.1.0" in result.stdout
+
+
+def test_plugins_lists_names_distributions_versions_and_hooks(site: Path) -> None:
+    rows = json.loads(run_testkube("plugins", "--json").stdout)
+    by_name = {row["name"]: row for row in rows}
+    assert by_name["sample"] == {
+        "name": "sample",
+        "distribution": "sample-plugin",
+        "version": "1.2.3",
+        "hooks": ["testkube_post_command", "testkube_pre_command", "testkube_register_commands"],
+    }
+    assert by_name["telemetry"]["distribution"] == "testkube-telemetry-plugin"
+    human = run_testkube("plugins").stdout
+    assert "sample  (sample-plugin 1.2.3)  hooks: testkube_post_command" in human
+
+
+@pytest.mark.parametrize("where", ["pre", "post"])
+def test_a_raising_hook_changes_neither_output_nor_exit_code(site: Path, where: str) -> None:
+    run_testkube("ends", "ok")  # the one-time telemetry notice is out of the way
+    clean = run_testkube("ends", "ctx-exit")
+    broken = run_testkube("ends", "ctx-exit", env={"SAMPLE_RAISE_IN": where})
+    assert (broken.returncode, broken.stdout, broken.stderr) == (3, clean.stdout, clean.stderr)
+    debug = run_testkube("--debug", "ends", "ctx-exit", env={"SAMPLE_RAISE_IN": where})
+    assert debug.returncode == 3 and debug.stdout == clean.stdout
+    assert f"plugin 'sample' failed in testkube_{where}_command: RuntimeError" in debug.stderr
+
+
+def test_other_plugins_still_run_when_one_raises(site: Path, tmp_path: Path) -> None:
+    log = tmp_path / "hooks.jsonl"
+    # A raising pre hook must not stop the post hooks; a raising post hook must
+    # not stop the telemetry plugin's post hook.
+    result = run_testkube("ends", "ok", env={"SAMPLE_RAISE_IN": "pre", "SAMPLE_HOOK_LOG": str(log)})
+    assert result.returncode == 0
+    assert [c["hook"] for c in hook_log(log)] == ["pre", "post"]
+    run_testkube("ends", "ok", env={"SAMPLE_RAISE_IN": "post"})
+    pending = json.loads(run_testkube("telemetry", "show", "--json").stdout)["pending"]
+    commands = [m["properties"]["command"] for m in pending if m["event"] == "testkube_cli_command"]
+    assert commands == ["ends ok", "ends ok"]
+
+
+def test_a_plugin_that_fails_to_import_is_reported_only_in_debug(site: Path) -> None:
+    install_plugin(site, "broken-plugin", {"broken": "broken_plugin"})
+    run_testkube("plugins")  # the one-time telemetry notice is out of the way
+    result = run_testkube("echo-plugin")
+    assert (result.returncode, result.stdout, result.stderr) == (0, "echo plugin here\n", "")
+    debug = run_testkube("echo-plugin", env={"TESTKUBE_DEBUG": "1"})
+    assert debug.returncode == 0 and debug.stdout == "echo plugin here\n"
+    assert "plugin 'broken' (broken-plugin) failed to load: ImportError" in debug.stderr
+
+
+def test_load_plugins_allow_list(site: Path) -> None:
+    only_echo = run_testkube("--help", env={"TESTKUBE_LOAD_PLUGINS": "echo"})
+    assert "echo-plugin" in only_echo.stdout and "  create" not in only_echo.stdout
+    assert "  telemetry" not in only_echo.stdout
+    none = run_testkube("plugins", env={"TESTKUBE_LOAD_PLUGINS": ""})
+    assert none.stdout == "No plugins loaded.\n"
+
+
+def test_entry_point_cache_follows_installs_and_removals(site: Path, isolated: Path) -> None:
+    cache = isolated / "cache"
+    first = {entry.name for entry in discover("testkube.plugins", cache)}
+    assert {"sample", "echo"} <= first
+    assert list(cache.glob("entry-points-*.json"))
+    install_plugin(site, "late-plugin", {"late": "echo_plugin"})
+    assert "late" in {entry.name for entry in discover("testkube.plugins", cache)}
+    shutil.rmtree(next(site.glob("late_plugin-*.dist-info")))
+    assert "late" not in {entry.name for entry in discover("testkube.plugins", cache)}
+
+
+def test_cache_is_used_when_nothing_changed(site: Path, isolated: Path, monkeypatch) -> None:
+    cache = isolated / "cache"
+    discover("testkube.plugins", cache)
+    from testkube_telemetry_plugin import discovery
+
+    def no_scan(group: str) -> list:
+        raise AssertionError("scanned although nothing changed")
+
+    monkeypatch.setattr(discovery, "scan", no_scan)
+    assert {"sample", "echo"} <= {e.name for e in discover("testkube.plugins", cache)}
+
+
+def test_another_cli_adopts_the_contract_with_one_line(runner, isolated: Path) -> None:
+    seen: list[tuple[str, int]] = []
+
+    class Recorder:
+        @hookimpl
+        def testkube_post_command(self, invocation, outcome) -> None:
+            seen.append((" ".join(invocation.command_path), outcome.exit_code))
+
+    @click.group(cls=HookedGroup, plugin_group="mycli.plugins", host_version="2.0")
+    def mycli() -> None:
+        pass
+
+    @mycli.group()
+    def db() -> None:
+        pass
+
+    @db.command()
+    def migrate() -> None:
+        click.echo("migrated")
+
+    recorder = Recorder()
+    mycli.plugin_manager.register(recorder)
+    try:
+        result = runner.invoke(mycli, ["db", "migrate"], prog_name="mycli")
+    finally:
+        mycli.plugin_manager.unregister(recorder)
+    assert result.output == "migrated\n"
+    assert seen == [("mycli db migrate", 0)]
+    assert mycli.host_version == "2.0"
+
+
+def test_hooks_do_not_fire_during_shell_completion(cli, runner) -> None:
+    import sample_plugin
+
+    env = {"_TESTKUBE_COMPLETE": "bash_complete", "COMP_WORDS": "testkube e", "COMP_CWORD": "1"}
+    runner.invoke(cli, [], env=env, prog_name="testkube")
+    assert sample_plugin.CALLS == []
+
+
+def test_make_cli_gives_independent_groups(site: Path) -> None:
+    assert make_cli() is not make_cli()
