@@ -157,7 +157,10 @@ GENERAL_EVENTS: dict[str, tuple[str, dict[str, str]]] = {
             "message": "the error message, personal data removed, at most 200 characters",
         },
     ),
-    "testkube_cli_telemetry_disabled": ("the user disabled telemetry (the last event sent)", {}),
+    "testkube_cli_telemetry_disabled": (
+        "the user disabled telemetry (the last event sent)",
+        {"scope": "user, or project for `disable --project`"},
+    ),
 }
 
 
