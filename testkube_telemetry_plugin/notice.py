@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from .environment import is_interactive
+from . import environment
 
 NOTICE = (
     "Testkube collects anonymous usage data (which commands run, how long they take,\n"
@@ -28,7 +28,7 @@ def show_notice() -> None:
 
 def ask_consent() -> bool:
     """Ask once; anything but an explicit yes (including Ctrl-C) is a no."""
-    if not is_interactive():
+    if not environment.is_interactive():
         return False
     try:
         return bool(click.confirm(QUESTION, default=False, err=True))
