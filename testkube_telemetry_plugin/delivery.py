@@ -308,8 +308,11 @@ def deliver(
                     continue
                 tries += 1
                 delay = _note_failure(folder, sink.name, answer.retry_after_s)
-                if tries < attempts and delay < deadline - time.monotonic() - 1:
-                    time.sleep(delay)
+                # In the foreground (flush) someone is waiting: short pauses,
+                # Retry-After honoured up to 5 s; the stored back-off is for flushers.
+                pause = min(delay, 1.0) if answer.retry_after_s is None else min(answer.retry_after_s, 5.0)
+                if tries < attempts and pause < deadline - time.monotonic() - 1:
+                    time.sleep(pause)
                     chunks[:0] = batch
                     continue
                 result.kept += events + sum(chunk.events for chunk in chunks)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 
 import click
@@ -42,7 +43,7 @@ def flush_now(settings: Settings) -> int:
         deadline = time.monotonic() + DEADLINE_S
         if total >= PROGRESS_FROM_EVENTS:
             with click.progressbar(
-                length=total * len(settings.sinks), label="Sending", file=click.get_text_stream("stderr")
+                length=total * len(settings.sinks), label="Sending", file=sys.stderr
             ) as bar:
                 report = deliver(
                     settings, folder, deadline, respect_backoff=False, attempts=ATTEMPTS,

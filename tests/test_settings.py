@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import stat
 from pathlib import Path
 
@@ -166,17 +165,6 @@ def test_config_that_is_a_folder(isolated, cli, runner) -> None:
     status = runner.invoke(cli, ["telemetry", "status", "--json"])
     assert json.loads(status.stdout)["enabled"] is False
     assert "is a folder" in json.loads(status.stdout)["problems"][0]
-
-
-@pytest.mark.skipif(os.geteuid() == 0 if hasattr(os, "geteuid") else True, reason="root ignores modes")
-def test_read_only_home_never_breaks_the_command(isolated, cli, runner) -> None:
-    isolated.mkdir()
-    isolated.chmod(0o500)
-    try:
-        result = runner.invoke(cli, ["ends", "ctx-exit"])
-        assert (result.exit_code, result.stdout, result.stderr) == (3, "leaving with 3\n", "")
-    finally:
-        isolated.chmod(0o700)
 
 
 def test_unusable_home_never_breaks_the_command(tmp_path, monkeypatch, site) -> None:
