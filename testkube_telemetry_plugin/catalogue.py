@@ -13,7 +13,11 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Optional
 
 TEST_TYPE = re.compile(r"^[a-z0-9-]+/[a-z0-9-]+$")
-SAFE_WORD = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,39}$")
+# Kinds of cluster Testkube is installed to; anything else is sent as "other".
+CLUSTER_TYPES = frozenset(
+    "kind minikube k3s k3d microk8s docker-desktop rancher openshift gke eks aks"
+    " digitalocean linode civo oke".split()
+)
 
 # Option names (Click parameter names) that tell where a test's content comes
 # from; the value itself (a URL, a path) is never sent, only the kind.
@@ -37,9 +41,22 @@ def _count(value: Any) -> Optional[int]:
 
 def _pattern(pattern: re.Pattern[str]) -> Callable[[Any], Optional[str]]:
     def check(value: Any) -> Optional[str]:
-        return value if isinstance(value, str) and pattern.match(value) else None
+        if not isinstance(value, str) or not pattern.match(value):
+            return None
+        from .scrub import local_names
+
+        lowered = value.lower()
+        if any(name.lower() in lowered for name in local_names() if "/" not in name):
+            return None  # shaped right, but it names this user or machine
+        return value
 
     return check
+
+
+def _cluster_type(value: Any) -> Optional[str]:
+    if not isinstance(value, str) or not value:
+        return None
+    return value if value in CLUSTER_TYPES else "other"
 
 
 def source_kind(params: Mapping[str, Any]) -> Optional[str]:
@@ -117,7 +134,7 @@ COMMAND_EVENTS: tuple[EventRule, ...] = (
     EventRule(
         "testkube_cli_init",
         (("init",),),
-        (Prop("cluster_type", "facts:cluster_type", _pattern(SAFE_WORD), "e.g. kind, gke; a short word or nothing"),),
+        (Prop("cluster_type", "facts:cluster_type", _cluster_type, "kind, gke, eks, ... or other"),),
         "Testkube was installed to a cluster",
     ),
 )

@@ -39,7 +39,7 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 )
 
 
-def _local_names() -> list[str]:
+def local_names() -> list[str]:
     """This machine's user and host names, which must never leave it."""
     names = []
     for get in (getpass.getuser, socket.gethostname):
@@ -52,8 +52,8 @@ def _local_names() -> list[str]:
     names.extend(
         os.environ.get(var, "") for var in ("USER", "USERNAME", "LOGNAME", "HOSTNAME")
     )
-    # Short names ("a", "ci") would shred ordinary words; 3+ characters only.
-    return sorted({name for name in names if len(name) >= 3}, key=len, reverse=True)
+    # Replaced as whole words only, so a host called "vm" leaves "vmware" alone.
+    return sorted({name for name in names if len(name) >= 2}, key=len, reverse=True)
 
 
 def scrub(text: Optional[str], limit: int = MAX_MESSAGE_CHARS) -> str:
@@ -64,8 +64,11 @@ def scrub(text: Optional[str], limit: int = MAX_MESSAGE_CHARS) -> str:
     if len(text) > limit * 20:
         # Cut at a space, so no secret is left half-cut (and so unrecognisable).
         text = text[: limit * 20].rsplit(None, 1)[0] if " " in text[: limit * 20] else ""
-    for name in _local_names():
-        text = re.sub(re.escape(name), "<user>" if "/" not in name else "<path>", text, flags=re.I)
+    for name in local_names():
+        if os.sep in name or "/" in name:
+            text = re.sub(re.escape(name), "<path>", text, flags=re.I)
+        else:
+            text = re.sub(rf"(?<![\w-]){re.escape(name)}(?![\w-])", "<user>", text, flags=re.I)
     for placeholder, pattern in _PATTERNS:
         text = pattern.sub(placeholder, text)
     text = " ".join(text.split())

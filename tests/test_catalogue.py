@@ -44,7 +44,7 @@ COMMON = {"os", "arch", "python", "host", "host_version", "plugin_version", "ci"
         (["run", "testsuite", "s1"], "testkube_cli_run_testsuite", {"status": "success"}),
         (["run", "testworkflow", "w"], "testkube_cli_run_testworkflow", {"status": "success", "templates": 2}),
         (["init", "--cluster-type", "gke"], "testkube_cli_init", {"cluster_type": "gke"}),
-        (["init", "--cluster-type", "Alice's laptop cluster"], "testkube_cli_init", {}),
+        (["init", "--cluster-type", "Alice's laptop cluster"], "testkube_cli_init", {"cluster_type": "other"}),
     ],
 )
 def test_command_shapes_map_to_catalogue_events(cli, runner, args, event, props) -> None:
