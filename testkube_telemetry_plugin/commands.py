@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 import click
 
@@ -68,7 +68,13 @@ def status(as_json: bool) -> None:
         f"Consent mode: {data['consent']}; delivery: {data['delivery']}",
         f"Segment: {segment['url']} (write key {'set' if segment['write_key_set'] else 'not set'})"
         + (f" - {segment['problem']}" if segment["problem"] else ""),
-        f"GA4: {ga['url'] + ' (measurement id ' + ga['measurement_id'] + ', api secret ' + ('set' if ga['api_secret_set'] else 'not set') + ')' if ga['configured'] else 'not configured'}"
+        "GA4: "
+        + (
+            f"{ga['url']} (measurement id {ga['measurement_id']}, api secret "
+            f"{'set' if ga['api_secret_set'] else 'not set'})"
+            if ga["configured"]
+            else "not configured"
+        )
         + (f" - {ga['problem']}" if ga.get("problem") else ""),
         f"Pending events: {data['pending_events']}",
     ]
@@ -216,11 +222,10 @@ def register(cli: click.Group) -> None:
     for command in TELEMETRY_COMMANDS:
         group.add_command(command)
     cli.add_command(group)
-    by_name: dict[str, Callable[..., Any]] = {c.name or "": c for c in TELEMETRY_COMMANDS}
+    by_name: dict[str, click.Command] = {c.name or "": c for c in TELEMETRY_COMMANDS}
     for verb in VERB_FIRST:
         existing = cli.commands.get(verb)
         command = by_name[verb]
-        assert isinstance(command, click.Command)
         if existing is None:
             verb_group = click.Group(verb, help=VERB_HELP[verb])
             verb_group.add_command(_verb_form(command))

@@ -202,7 +202,7 @@ def _note_failure(folder: Path, sink: str, retry_after_s: Optional[float]) -> fl
     with updating_state(folder) as state:
         backoff = state.setdefault("backoff", {})
         failures = int(backoff.get(sink, {}).get("failures", 0)) + 1
-        delay = min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2 ** min(failures - 1, 20))
+        delay: float = min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2.0 ** min(failures - 1, 20))
         delay *= random.uniform(0.5, 1.0)  # jitter: offline machines do not retry in step
         if retry_after_s is not None:
             delay = max(delay, min(retry_after_s, BACKOFF_MAX_S))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import time
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 # Limits from the GA4 Measurement Protocol reference ("Limitations").
 MAX_EVENTS_PER_REQUEST = 25
@@ -79,7 +79,7 @@ def to_event(message: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def request_bodies(messages: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def request_bodies(messages: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Request bodies of at most 25 events, one client id each."""
     by_client: dict[str, list[dict[str, Any]]] = {}
     for message in messages:

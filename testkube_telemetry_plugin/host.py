@@ -249,7 +249,7 @@ class HookedGroup(click.Group):
             _note_exception(exc)
             raise
 
-    def main(  # type: ignore[override]
+    def main(
         self,
         args: Optional[Any] = None,
         prog_name: Optional[str] = None,
@@ -387,7 +387,7 @@ def make_cli() -> HookedGroup:
             source = f"{row['distribution']} {row['version']}" if row["distribution"] else "-"
             click.echo(f"{row['name']}  ({source})  hooks: {', '.join(row['hooks'])}")
 
-    return cli  # type: ignore[return-value]
+    return cli
 
 
 cli = make_cli()

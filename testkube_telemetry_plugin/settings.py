@@ -128,8 +128,8 @@ def _parse_toml(text: str) -> dict[str, Any]:
     except ImportError:  # Python < 3.11: tomlkit reads too, a little slower
         import tomlkit
 
-        return tomlkit.parse(text).unwrap()
-    return tomllib.loads(text)
+        return dict(tomlkit.parse(text).unwrap())
+    return dict(tomllib.loads(text))
 
 
 def toml_error(path: Path, exc: Exception) -> str:

@@ -1,0 +1,35 @@
+"""Shared helpers: run a command many times, alternating, and take medians."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+
+def timed(args: list[str], env: dict[str, str]) -> float:
+    started = time.perf_counter()
+    subprocess.run(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    return (time.perf_counter() - started) * 1000
+
+
+def compare(cases: dict[str, tuple[list[str], dict[str, str]]], runs: int) -> dict[str, float]:
+    """Median wall time (ms) of each case, runs interleaved so drift hits all alike."""
+    samples: dict[str, list[float]] = {name: [] for name in cases}
+    for args, env in cases.values():
+        timed(args, env)  # warm caches (bytecode, entry points, page cache)
+    for _ in range(runs):
+        for name, (args, env) in cases.items():
+            samples[name].append(timed(args, env))
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def base_env(home: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TESTKUBE_") and k != "DO_NOT_TRACK"}
+    env["TESTKUBE_HOME"] = home
+    return env
+
+
+PYTHON = sys.executable

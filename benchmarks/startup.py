@@ -1,0 +1,47 @@
+"""`testkube <trivial command>` against a bare Click group of the same shape.
+
+Prints the median of each and the ratio. Target: at most 1.25x.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import PYTHON, base_env, compare  # noqa: E402
+
+BARE = """
+import click
+@click.group()
+def cli():
+    pass
+@cli.command()
+def plugins():
+    click.echo("none")
+cli(prog_name="bare")
+"""
+
+
+def main() -> None:
+    runs = int(sys.argv[1]) if len(sys.argv) > 1 else 30
+    with tempfile.TemporaryDirectory() as home:
+        env = base_env(home)
+        off = {**env, "DO_NOT_TRACK": "1"}
+        on = {**env, "TESTKUBE_TELEMETRY_SEGMENT_URL": "http://127.0.0.1:9"}
+        medians = compare(
+            {
+                "bare click group": ([PYTHON, "-c", BARE, "plugins"], env),
+                "testkube plugins (telemetry off)": ([PYTHON, "-m", "testkube_telemetry_plugin", "plugins"], off),
+                "testkube plugins (telemetry on)": ([PYTHON, "-m", "testkube_telemetry_plugin", "plugins"], on),
+            },
+            runs,
+        )
+    bare = medians["bare click group"]
+    for name, value in medians.items():
+        print(f"{name:36s} {value:7.1f} ms   {value / bare:5.2f}x")
+
+
+if __name__ == "__main__":
+    main()
