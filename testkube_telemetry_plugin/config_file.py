@@ -52,7 +52,7 @@ def edit_table(
             try:
                 document = tomlkit.parse(text)
             except Exception as exc:
-                raise ConfigError(toml_error(path, exc)) from None
+                raise ConfigError(toml_error(path, exc, text)) from None
             table = document.get(TABLE)
             if table is None:
                 table = tomlkit.table()

@@ -132,13 +132,18 @@ def _parse_toml(text: str) -> dict[str, Any]:
     return dict(tomllib.loads(text))
 
 
-def toml_error(path: Path, exc: Exception) -> str:
+def toml_error(path: Path, exc: Exception, text: str = "") -> str:
     line = getattr(exc, "line", None) or getattr(exc, "lineno", None)
     message = str(exc).split(" (at line")[0].strip().rstrip(".")
     message = re.sub(r" at line \d+ col \d+$", "", message)
     if line is None:
         found = re.search(r"line (\d+)", str(exc))
         line = int(found.group(1)) if found else None
+    duplicate = re.search(r'Key "([^"]+)" already exists', message)
+    if line is None and duplicate:  # tomlkit names the key, not the line: the last one
+        pattern = re.compile(rf"^\s*[\"']?{re.escape(duplicate.group(1))}[\"']?\s*=")
+        numbers = [n for n, text_line in enumerate(text.splitlines(), 1) if pattern.match(text_line)]
+        line = numbers[-1] if numbers else None
     where = f"{path}, line {line}" if line else str(path)
     return f"{where}: not valid TOML ({message})"
 
@@ -160,7 +165,7 @@ def read_config(path: Path) -> ConfigFile:
     try:
         document = _parse_toml(text)
     except Exception as exc:  # tomllib.TOMLDecodeError or tomlkit's ParseError
-        return ConfigFile(path, True, problem=toml_error(path, exc))
+        return ConfigFile(path, True, problem=toml_error(path, exc, text))
     table = document.get(TABLE, {})
     if not isinstance(table, dict):
         line = _line_of(text, TABLE)
