@@ -137,7 +137,15 @@ def disable(project: bool) -> None:
     if before.enabled:
         from .opt_out import send_opt_out
 
-        send_opt_out(before, scope="project" if project else "user", purge=not project)
+        root = click.get_current_context().find_root()
+        host_version = getattr(root.command, "host_version", "unknown")
+        send_opt_out(
+            before,
+            root.info_name or "testkube",
+            host_version,
+            scope="project" if project else "user",
+            purge=not project,
+        )
     if project:
         click.echo(f"Telemetry is off for everyone working in {path.parent} ({path.name}).")
     else:

@@ -21,11 +21,11 @@ from urllib.parse import urlsplit
 import requests
 
 from . import ga4, sentlog
-from .destinations import segment_url, url_problem
+from .destinations import segment_url, sink_problem
 from .events import MAX_MESSAGE_BYTES, iso_timestamp
 from .settings import Settings
 from .spool import Chunk, Spool
-from .state import read_state, updating_state
+from .state import backoff_until, read_state, updating_state
 
 # Timeouts: connect, read (seconds).  A slow collector costs the flusher, never
 # the user's command.
@@ -128,6 +128,10 @@ class _Sink:
     def url(self) -> str:
         raise NotImplementedError
 
+    @property
+    def auth(self) -> Optional[tuple[str, str]]:
+        return None
+
     def bodies(self, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
         raise NotImplementedError
 
@@ -141,8 +145,6 @@ class _Sink:
                 return answer, []
         return Answer(True, False), self.logged(bodies, messages)
 
-    auth: Optional[tuple[str, str]] = None
-
     def logged(self, bodies: list[dict[str, Any]], messages: list[dict[str, Any]]) -> list[Any]:
         return messages
 
@@ -155,7 +157,7 @@ class SegmentSink(_Sink):
         return segment_url(self.settings)
 
     @property
-    def auth(self) -> Optional[tuple[str, str]]:  # type: ignore[override]
+    def auth(self) -> Optional[tuple[str, str]]:
         key = self.settings.segment_write_key
         return (key, "") if key else None
 
@@ -190,12 +192,6 @@ def sinks_for(settings: Settings) -> list[_Sink]:
     if settings.ga_enabled:
         found.append(GA4Sink(settings))
     return found
-
-
-def backoff_until(state: dict[str, Any], sink: str) -> float:
-    entry = state.get("backoff", {}).get(sink, {})
-    value = entry.get("next_attempt", 0) if isinstance(entry, dict) else 0
-    return float(value) if isinstance(value, (int, float)) else 0.0
 
 
 def _note_failure(folder: Path, sink: str, retry_after_s: Optional[float]) -> float:
@@ -270,7 +266,8 @@ def deliver(
         for sink in sinks_for(settings):
             result = report.sinks.setdefault(sink.name, SinkReport())
             chunks = spool.chunks(sink.name)
-            problem = url_problem(sink.url)
+            # The GA4 URL carries the API secret: check (and print) it without.
+            problem = sink_problem(settings, sink.name)
             if problem or (respect_backoff and backoff_until(read_state(folder), sink.name) > time.time()):
                 result.kept = sum(chunk.events for chunk in chunks)
                 if problem:

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any, Mapping, Optional
 
 from . import __version__, catalogue
 from .environment import ci_provider, platform_facts
-from .scrub import scrub
 
 if TYPE_CHECKING:
     from .invocation import Invocation, Outcome
@@ -49,8 +48,9 @@ def base_properties(host: str, host_version: str) -> dict[str, Any]:
     provider = ci_provider()
     return {
         **platform_facts(),
-        "host": scrub(host, 40),
-        "host_version": scrub(host_version, 40),
+        # Set by the host's code, not typed by the user: bounded, not scrubbed.
+        "host": host[:40],
+        "host_version": host_version[:40],
         "plugin_version": __version__,
         "ci": provider is not None,
         "ci_provider": provider,
@@ -118,6 +118,8 @@ def command_events(
         if exception is not None:
             import click
 
+            from .scrub import scrub  # compiles its patterns: only when a command failed
+
             if isinstance(exception, click.ClickException):
                 message = exception.format_message()
             else:
@@ -130,7 +132,7 @@ def command_events(
                     "command": command,
                     "error_type": type(exception).__name__ if exception else "Exit",
                     "exit_code": outcome.exit_code,
-                    "message": scrub(message),
+                    "message": scrub(message) if message else "",
                 },
             )
         )

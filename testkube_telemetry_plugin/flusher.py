@@ -21,7 +21,7 @@ from . import locking, paths
 from .destinations import sink_problem
 from .settings import Settings
 from .spool import Spool
-from .state import read_state
+from .state import backoff_until, read_state
 
 SOFT_LIFETIME_S = 20.0  # no new batch is started after this
 HARD_LIMIT_S = 30.0  # the process is gone by then, whatever the network does
@@ -75,10 +75,7 @@ def _pending_for_any_sink(
     state = read_state(folder) if state is None else state
     now = time.time()
     for sink in settings.sinks:
-        entry = state.get("backoff", {}).get(sink, {})
-        next_attempt = entry.get("next_attempt", 0) if isinstance(entry, dict) else 0
-        waiting = isinstance(next_attempt, (int, float)) and next_attempt > now
-        if not waiting and spool.chunks(sink) and sink_problem(settings, sink) is None:
+        if backoff_until(state, sink) <= now and spool.chunks(sink) and sink_problem(settings, sink) is None:
             return True
     return False
 

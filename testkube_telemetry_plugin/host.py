@@ -32,7 +32,6 @@ _TRUTHY = {"1", "true", "yes", "on"}
 @dataclass
 class _Run:
     invocation: Invocation
-    pre_fired: bool = False
     exception: Optional[BaseException] = None
     failures: list[str] = field(default_factory=list)
 
@@ -96,7 +95,6 @@ def _enter_leaf(command: click.Command, ctx: click.Context) -> None:
     invocation.param_sources = sources
     root = ctx.find_root().command
     if isinstance(root, HookedGroup):
-        run.pre_fired = True
         root.call_hook(run, "testkube_pre_command", invocation=invocation)
 
 

@@ -14,16 +14,9 @@ from pathlib import Path
 from typing import Optional
 
 from .config_file import edit_table
+from .settings import is_anonymous_id
 
 MACHINE_ID_FILES = (Path("/etc/machine-id"), Path("/var/lib/dbus/machine-id"))
-
-
-def _is_anonymous_id(value: object) -> bool:
-    return (
-        isinstance(value, str)
-        and len(value) == 64
-        and all(ch in "0123456789abcdef" for ch in value)
-    )
 
 
 def machine_id() -> Optional[str]:
@@ -70,7 +63,7 @@ def ensure_anonymous_id(config: Path, renew: bool = False) -> str:
     """The stored id, created once (or anew, with `renew`) under the config lock."""
 
     def change(table: dict[str, object]) -> Optional[dict[str, object]]:
-        if not renew and _is_anonymous_id(table.get("anonymous_id")):
+        if not renew and is_anonymous_id(table.get("anonymous_id")):
             return None
         salt = os.urandom(16).hex()
         return {"salt": salt, "anonymous_id": derive(salt, machine_id())}

@@ -6,38 +6,34 @@ what was still waiting is deleted rather than sent, and the anonymous id goes.
 
 from __future__ import annotations
 
+from contextlib import suppress
+
 from . import paths
 from .events import OPT_OUT, base_properties, track
+from .recorder import deliver_inline
 from .settings import Settings
+from .spool import Spool
+from .state import updating_state
 
 
-def send_opt_out(settings: Settings, scope: str, purge: bool) -> None:
-    """Queue and deliver the opt-out event within the deadline; never raises."""
+def send_opt_out(settings: Settings, host: str, host_version: str, scope: str, purge: bool) -> None:
+    """Queue and deliver the opt-out event within the deadline; never raises.
+
+    `settings` are those from before the change: they hold the id and sinks.
+    With `purge`, what was pending goes first and the local state goes after.
+    """
     folder = paths.telemetry_dir()
+    spool = Spool(folder / "spool")
     try:
-        from .spool import Spool
-
-        spool = Spool(folder / "spool")
         if purge:
             spool.purge()
-        anonymous_id = settings.anonymous_id
-        if anonymous_id is None or settings.debug:
-            return  # nothing was ever recorded under an id, or nothing is sent
-        message = track(OPT_OUT, anonymous_id, {**base_properties("testkube", "-"), "scope": scope})
-        spool.append(settings.sinks, [message])
-        from .recorder import deliver_inline
-
-        deliver_inline(settings, folder, respect_backoff=False)
+        if settings.anonymous_id is not None and not settings.debug:
+            properties = {**base_properties(host, host_version), "scope": scope}
+            spool.append(settings.sinks, [track(OPT_OUT, settings.anonymous_id, properties)])
+            deliver_inline(settings, folder, respect_backoff=False)
     except Exception:
         pass  # opting out must succeed even when the network does not
-    finally:
-        if purge:
-            from .spool import Spool
-            from .state import updating_state
-
-            Spool(folder / "spool").purge()
-            try:
-                with updating_state(folder) as state:
-                    state.clear()
-            except (OSError, TimeoutError):
-                pass
+    if purge:
+        spool.purge()
+        with suppress(OSError, TimeoutError), updating_state(folder) as state:
+            state.clear()

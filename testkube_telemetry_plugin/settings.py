@@ -87,7 +87,7 @@ class Settings:
     @property
     def anonymous_id(self) -> Optional[str]:
         value = self.user.table.get("anonymous_id")
-        return value if isinstance(value, str) and _is_anonymous_id(value) else None
+        return value if is_anonymous_id(value) else None
 
     @property
     def ga_enabled(self) -> bool:
@@ -98,8 +98,9 @@ class Settings:
         return ("segment", "ga4") if self.ga_enabled else ("segment",)
 
 
-def _is_anonymous_id(value: str) -> bool:
-    return len(value) == 64 and all(ch in "0123456789abcdef" for ch in value)
+def is_anonymous_id(value: object) -> bool:
+    """64 lowercase hex characters, like the seed's `anonymousId`."""
+    return isinstance(value, str) and len(value) == 64 and all(ch in "0123456789abcdef" for ch in value)
 
 
 def env_flag(value: Optional[str]) -> Optional[bool]:

@@ -19,6 +19,13 @@ def _file(folder: Path) -> Path:
     return folder / "state.json"
 
 
+def backoff_until(state: dict[str, Any], sink: str) -> float:
+    """When `sink` may be tried again (epoch seconds; 0 when not backing off)."""
+    entry = state.get("backoff", {}).get(sink, {})
+    value = entry.get("next_attempt", 0) if isinstance(entry, dict) else 0
+    return float(value) if isinstance(value, (int, float)) else 0.0
+
+
 def read_state(folder: Path) -> dict[str, Any]:
     try:
         value = json.loads(_file(folder).read_text(encoding="utf-8"))

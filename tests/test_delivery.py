@@ -37,6 +37,18 @@ def flusher_process() -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "testkube_telemetry_plugin.flusher"], env=dict(os.environ))
 
 
+def kill_flusher_mid_batch(collector) -> None:
+    """Start a flusher, SIGKILL it while the collector holds its request, let go."""
+    collector.holding.clear()
+    collector.released.clear()
+    collector.plan(("hold",))
+    flusher = flusher_process()
+    assert collector.holding.wait(10)
+    flusher.send_signal(signal.SIGKILL)
+    flusher.wait(10)
+    collector.release()
+
+
 def test_batch_shape_and_every_field(cli, runner, collector, monkeypatch) -> None:
     monkeypatch.setenv("TESTKUBE_TELEMETRY_SEGMENT_WRITE_KEY", "write-key-1")
     result = runner.invoke(cli, ["create", "test", "t", "--type", "k6/script", "--file", "x.js"])
@@ -186,12 +198,7 @@ def test_two_flushers_never_run_at_once(isolated, collector) -> None:
 
 def test_spool_survives_a_flusher_killed_mid_batch(isolated, collector, cli, runner) -> None:
     ids = spool_events(isolated, 20)
-    collector.plan(("hold",))
-    flusher = flusher_process()
-    assert collector.holding.wait(10)
-    flusher.send_signal(signal.SIGKILL)
-    flusher.wait(10)
-    collector.release()
+    kill_flusher_mid_batch(collector)
     assert Spool(isolated / "telemetry" / "spool").count(["segment"]) == 20
     assert runner.invoke(cli, ["telemetry", "flush"]).exit_code == 0
     assert set(ids) <= {m["messageId"] for m in collector.messages()}
@@ -234,3 +241,15 @@ def test_backoff_stops_flushers_from_starting(isolated, cli, runner, monkeypatch
     runner.invoke(cli, ["telemetry", "flush"])  # dead collector: back-off set
     settings = load_settings()
     assert flusher.start_if_needed(settings, isolated / "telemetry") is False
+
+
+def test_flush_never_prints_the_ga4_api_secret(isolated, collector, cli, runner, monkeypatch, connections) -> None:
+    monkeypatch.setenv("TESTKUBE_TELEMETRY_GA_URL", "http://ga.example.com/mp/collect")
+    monkeypatch.setenv("TESTKUBE_TELEMETRY_GA_MEASUREMENT_ID", "G-TEST1")
+    monkeypatch.setenv("TESTKUBE_TELEMETRY_GA_API_SECRET", "ga-super-secret")
+    spool_events(isolated, 2, sinks=("segment", "ga4"))
+    result = runner.invoke(cli, ["telemetry", "flush"])
+    assert result.exit_code == 1
+    assert "ga4: 0 sent, 2 kept for retry" in result.stdout and "plain http" in result.stderr
+    assert "ga-super-secret" not in result.stdout + result.stderr
+    assert all(address[0] == "127.0.0.1" for address in connections)

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 
 import pytest
 from conftest import run_testkube
-from test_delivery import flusher_process, spool_events
+from test_delivery import kill_flusher_mid_batch, spool_events
 
 from testkube_telemetry_plugin import spool as spool_module
 from testkube_telemetry_plugin.notice import NOTICE
@@ -60,14 +59,7 @@ def test_twenty_processes_fifty_commands_each_through_a_misbehaving_collector(
 def test_flusher_killed_ten_times_loses_nothing(isolated, collector, cli, runner) -> None:
     ids = spool_events(isolated, 200)
     for _ in range(10):
-        collector.holding.clear()
-        collector.released.clear()
-        collector.plan(("hold",))
-        flusher = flusher_process()
-        assert collector.holding.wait(10)
-        flusher.send_signal(signal.SIGKILL)
-        flusher.wait(10)
-        collector.release()
+        kill_flusher_mid_batch(collector)
     assert Spool(isolated / "telemetry" / "spool").count(["segment"]) == 200
     flush_until_done(runner, cli)
     assert set(ids) <= {m["messageId"] for m in collector.messages()}
