@@ -82,8 +82,12 @@ def test_params_say_where_each_value_came_from(cli, runner) -> None:
 def test_unknown_command_is_not_put_in_the_path(cli, runner) -> None:
     import sample_plugin
 
-    result = runner.invoke(cli, ["ends", "/home/alice/x.yaml"])
+    result = runner.invoke(cli, ["ends", "alice-secret.yaml"])
     assert result.exit_code == 2
+    assert sample_plugin.CALLS[-1][1]["path"] == ["testkube", "ends"]
+    # Click < 8.2 takes a leading "/" for an option prefix and shows help instead
+    # of failing; either way the unknown name stays out of the path.
+    runner.invoke(cli, ["ends", "/home/alice/x.yaml"])
     assert sample_plugin.CALLS[-1][1]["path"] == ["testkube", "ends"]
 
 

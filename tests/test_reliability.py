@@ -140,7 +140,9 @@ def test_non_utf8_arguments_and_a_huge_error_message(site, isolated, cli, runner
                          capture_output=True, env=env, timeout=60)
     off = subprocess.run([sys.executable, "-m", "testkube_telemetry_plugin", b"ends", b"\xff\xfe"],
                          capture_output=True, env={**env, "DO_NOT_TRACK": "1"}, timeout=60)
-    assert (raw.returncode, raw.stdout) == (off.returncode, off.stdout) == (2, b"")
+    notice = (NOTICE + "\n").encode()
+    assert (raw.returncode, raw.stdout, raw.stderr.replace(notice, b"")) == (off.returncode, off.stdout, off.stderr)
+    assert raw.returncode != 0 or b"Usage:" in raw.stdout  # Click 8.1 shows help for "\xff\xfe"
     # 1 MB is over the kernel's limit for one argument: run it in-process.
     huge = "word " * 200_000
     off = runner.invoke(cli, ["ends", "message", huge], env={"DO_NOT_TRACK": "1"})
