@@ -6,12 +6,17 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+
+# Commands run in a folder nobody else writes to: `python -m` puts the working
+# directory on sys.path, and a busy one (/tmp) would defeat the entry-point cache.
+QUIET_DIR = tempfile.mkdtemp(prefix="testkube-bench-")
 
 
 def timed(args: list[str], env: dict[str, str]) -> float:
     started = time.perf_counter()
-    subprocess.run(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    subprocess.run(args, env=env, cwd=QUIET_DIR, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
     return (time.perf_counter() - started) * 1000
 
 

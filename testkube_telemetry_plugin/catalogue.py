@@ -9,8 +9,7 @@ a pattern, reduced to a kind, or counted.  Free text never qualifies.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Callable, Mapping, NamedTuple, Optional
 
 TEST_TYPE = re.compile(r"^[a-z0-9-]+/[a-z0-9-]+$")
 # Kinds of cluster Testkube is installed to; anything else is sent as "other".
@@ -67,8 +66,7 @@ def source_kind(params: Mapping[str, Any]) -> Optional[str]:
     return None
 
 
-@dataclass(frozen=True)
-class Prop:
+class Prop(NamedTuple):
     """One allowed property: where its value comes from and how it is made safe."""
 
     name: str
@@ -77,8 +75,7 @@ class Prop:
     doc: str
 
 
-@dataclass(frozen=True)
-class EventRule:
+class EventRule(NamedTuple):
     event: str
     paths: tuple[tuple[str, ...], ...]  # command paths without the program name
     props: tuple[Prop, ...]

@@ -13,15 +13,17 @@ from __future__ import annotations
 import json
 import os
 import sys
-from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Any, NamedTuple, Optional
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
+# `testkube` and `python -m testkube_telemetry_plugin` see different sys.path
+# (the script folder, or the working directory); keep a few keys so that using
+# both, or a few virtual environments sharing one home, does not rescan each time.
+CACHE_KEYS_KEPT = 4
 
 
-@dataclass(frozen=True)
-class PluginEntry:
+class PluginEntry(NamedTuple):
     """One `name = module` line of an installed distribution's entry points."""
 
     name: str
@@ -69,20 +71,22 @@ def discover(group: str, cache_dir: Optional[Path]) -> list[PluginEntry]:
     """Entry points of `group`, from the cache when nothing that matters changed."""
     key = cache_key(group)
     path = _cache_file(cache_dir, group) if cache_dir is not None else None
+    known: list[dict[str, Any]] = []
     if path is not None:
         try:
-            cached = json.loads(path.read_text(encoding="utf-8"))
-            if cached.get("key") == key:
-                return [PluginEntry(**entry) for entry in cached["entries"]]
+            known = [c for c in json.loads(path.read_text(encoding="utf-8")) if isinstance(c, dict)]
+            for cached in known:
+                if cached.get("key") == key:
+                    return [PluginEntry(**entry) for entry in cached["entries"]]
         except (OSError, ValueError, TypeError, KeyError):
-            pass
+            known = []
     entries = scan(group)
     if path is not None:
         from .paths import atomic_write
 
-        payload = {"key": key, "entries": [asdict(entry) for entry in entries]}
+        fresh = {"key": key, "entries": [entry._asdict() for entry in entries]}
         try:
-            atomic_write(path, json.dumps(payload).encode("utf-8"))
+            atomic_write(path, json.dumps([fresh, *known][:CACHE_KEYS_KEPT]).encode("utf-8"))
         except OSError:
             pass  # a read-only home only costs speed
     return entries

@@ -48,10 +48,14 @@ def is_interactive() -> bool:
 
 def platform_facts() -> dict[str, str]:
     """os, arch and Python version: nothing that tells one machine from another."""
-    import platform
+    if hasattr(os, "uname"):
+        machine = os.uname().machine
+    else:  # Windows: `platform` is slower to import, but there is no uname
+        import platform
 
+        machine = platform.machine()
     return {
         "os": {"win32": "windows", "darwin": "darwin"}.get(sys.platform, sys.platform),
-        "arch": platform.machine().lower() or "unknown",
+        "arch": machine.lower() or "unknown",
         "python": ".".join(map(str, sys.version_info[:3])),
     }

@@ -14,7 +14,6 @@ import contextvars
 import os
 import sys
 import time
-from dataclasses import dataclass, field
 from typing import Any, Optional
 
 import click
@@ -29,11 +28,13 @@ LOAD_PLUGINS_ENV = "TESTKUBE_LOAD_PLUGINS"
 _TRUTHY = {"1", "true", "yes", "on"}
 
 
-@dataclass
 class _Run:
-    invocation: Invocation
-    exception: Optional[BaseException] = None
-    failures: list[str] = field(default_factory=list)
+    """What one run of the host collects for the post-command hook."""
+
+    def __init__(self, invocation: Invocation) -> None:
+        self.invocation = invocation
+        self.exception: Optional[BaseException] = None
+        self.failures: list[str] = []
 
 
 _run: contextvars.ContextVar[Optional[_Run]] = contextvars.ContextVar("testkube_run", default=None)

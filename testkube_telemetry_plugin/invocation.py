@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import contextvars
-from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, NamedTuple, Optional
+
+# Plain classes rather than dataclasses: every command of the host CLI imports
+# this module, and generating dataclass methods costs more than the rest of it.
 
 
-@dataclass
 class Invocation:
     """One run of the host CLI, filled in as Click resolves the command.
 
@@ -17,13 +18,26 @@ class Invocation:
     (`COMMANDLINE`, `ENVIRONMENT`, `DEFAULT`, `DEFAULT_MAP` or `PROMPT`).
     """
 
-    command_path: tuple[str, ...]
-    host_name: str
-    host_version: str
-    started_at: float
-    params: dict[str, Any] = field(default_factory=dict)
-    param_sources: dict[str, str] = field(default_factory=dict)
-    facts: dict[str, Any] = field(default_factory=dict)
+    def __init__(
+        self,
+        command_path: tuple[str, ...],
+        host_name: str,
+        host_version: str,
+        started_at: float,
+        params: Optional[dict[str, Any]] = None,
+        param_sources: Optional[dict[str, str]] = None,
+        facts: Optional[dict[str, Any]] = None,
+    ) -> None:
+        self.command_path = command_path
+        self.host_name = host_name
+        self.host_version = host_version
+        self.started_at = started_at
+        self.params: dict[str, Any] = {} if params is None else params
+        self.param_sources: dict[str, str] = {} if param_sources is None else param_sources
+        self.facts: dict[str, Any] = {} if facts is None else facts
+
+    def __repr__(self) -> str:
+        return f"Invocation(command_path={self.command_path!r}, params={self.params!r}, facts={self.facts!r})"
 
     @property
     def subcommand(self) -> tuple[str, ...]:
@@ -31,8 +45,7 @@ class Invocation:
         return self.command_path[1:]
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(NamedTuple):
     """How the command ended: `exit_code` is what the shell sees."""
 
     exit_code: int

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping, NamedTuple, Optional
 
 from . import paths
 
@@ -45,18 +44,16 @@ SINK_KEYS: dict[str, str] = {
 _STRING_KEYS = ("anonymous_id", "salt", "consent", "delivery", *SINK_KEYS)
 
 
-@dataclass(frozen=True)
-class ConfigFile:
+class ConfigFile(NamedTuple):
     """One TOML file's `[telemetry]` table, or why it could not be used."""
 
     path: Path
     exists: bool = False
-    table: Mapping[str, Any] = field(default_factory=dict)
+    table: Mapping[str, Any] = {}  # noqa: RUF012 - a NamedTuple default, never mutated
     problem: Optional[str] = None
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(NamedTuple):
     """Whether telemetry is on, and which setting decided it."""
 
     enabled: bool
@@ -64,8 +61,7 @@ class Decision:
     reason: str
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     decision: Decision
     user: ConfigFile
     project: Optional[ConfigFile]

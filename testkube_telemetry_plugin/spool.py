@@ -13,11 +13,9 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable, NamedTuple, Optional
 
 from .paths import atomic_write
 
@@ -28,8 +26,7 @@ MAX_BYTES = 5 * 1024 * 1024
 _NAME = re.compile(r"^(\d{20})-(\d+)-([0-9a-f]+)-n(\d+)-b(\d+)\.json$")
 
 
-@dataclass(frozen=True, order=True)
-class Chunk:
+class Chunk(NamedTuple):
     """One spool file: the events of one command, for one sink."""
 
     name: str
@@ -126,4 +123,6 @@ class Spool:
         return max((sum(c.events for c in self.chunks(sink)) for sink in sinks), default=0)
 
     def purge(self) -> None:
+        import shutil  # rarely needed, and it imports the compression modules
+
         shutil.rmtree(self.folder, ignore_errors=True)
