@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -29,6 +31,15 @@ def compare(cases: dict[str, tuple[list[str], dict[str, str]]], runs: int) -> di
         for name, (args, env) in cases.items():
             samples[name].append(timed(args, env))
     return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def scratch_home() -> str:
+    """A TESTKUBE_HOME under the quiet folder; a lingering flusher may still
+    write there when the benchmark ends, so it is removed with the folder at exit."""
+    return tempfile.mkdtemp(dir=QUIET_DIR)
+
+
+atexit.register(shutil.rmtree, QUIET_DIR, True)
 
 
 def base_env(home: str) -> dict[str, str]:

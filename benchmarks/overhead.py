@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import socket
 import sys
-import tempfile
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import PYTHON, base_env, compare  # noqa: E402
+from _common import PYTHON, base_env, compare, scratch_home  # noqa: E402
 
 
 class Healthy(BaseHTTPRequestHandler):
@@ -50,17 +49,16 @@ def main() -> None:
     healthy = ThreadingHTTPServer(("127.0.0.1", 0), Healthy)
     threading.Thread(target=healthy.serve_forever, daemon=True).start()
     hanging, _ = hanging_server()
-    command = [PYTHON, "-m", "testkube_telemetry_plugin", "plugins"]
-    with tempfile.TemporaryDirectory() as a, tempfile.TemporaryDirectory() as b, \
-            tempfile.TemporaryDirectory() as c:
-        cases = {
-            "telemetry off": (command, {**base_env(a), "DO_NOT_TRACK": "1"}),
-            "on, healthy collector": (command, {**base_env(b),
-                "TESTKUBE_TELEMETRY_SEGMENT_URL": f"http://127.0.0.1:{healthy.server_address[1]}"}),
-            "on, collector never answers": (command, {**base_env(c),
-                "TESTKUBE_TELEMETRY_SEGMENT_URL": f"http://127.0.0.1:{hanging.getsockname()[1]}"}),
-        }
-        medians = compare(cases, runs)
+    # As the `testkube` console script runs it (no runpy).
+    command = [PYTHON, "-c", "import sys; from testkube_telemetry_plugin.host import main; sys.exit(main())", "plugins"]
+    cases = {
+        "telemetry off": (command, {**base_env(scratch_home()), "DO_NOT_TRACK": "1"}),
+        "on, healthy collector": (command, {**base_env(scratch_home()),
+            "TESTKUBE_TELEMETRY_SEGMENT_URL": f"http://127.0.0.1:{healthy.server_address[1]}"}),
+        "on, collector never answers": (command, {**base_env(scratch_home()),
+            "TESTKUBE_TELEMETRY_SEGMENT_URL": f"http://127.0.0.1:{hanging.getsockname()[1]}"}),
+    }
+    medians = compare(cases, runs)
     off = medians["telemetry off"]
     for name, value in medians.items():
         print(f"{name:30s} {value:7.1f} ms   {value / off:5.2f}x of off")

@@ -8,13 +8,13 @@ then within a hard deadline).
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from typing import TYPE_CHECKING, Any, Callable
 
 from . import paths
-from .events import HEARTBEAT, INSTALL, base_properties, command_events, fits, track
-from .settings import Settings, load_settings
+from .settings import DISABLE_ENVS, Settings, env_flag, load_settings
 from .state import read_state, updating_state
 
 if TYPE_CHECKING:
@@ -36,10 +36,14 @@ def record_command(invocation: Invocation, outcome: Outcome) -> None:
     try:
         if is_own_command(invocation.subcommand):
             return
+        if any(env_flag(os.environ.get(name)) is not False for name in DISABLE_ENVS):
+            return  # switched off for this process: not even the config is read
         settings = load_settings()
         if not settings.enabled:
             _maybe_ask_consent(settings)
             return
+        from .events import command_events
+
         record(
             settings,
             invocation.host_name,
@@ -86,6 +90,8 @@ def record(
     make_events: Callable[[dict[str, Any]], EventPairs],
 ) -> None:
     """Spool the due events (install, heartbeat, then `make_events`'s) and deliver."""
+    from .events import HEARTBEAT, INSTALL, base_properties, fits, track
+
     folder = paths.telemetry_dir()
     anonymous_id = settings.anonymous_id
     if anonymous_id is None:

@@ -8,6 +8,7 @@ for `status`, `enable` and `disable` to show.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -145,8 +146,42 @@ def toml_error(path: Path, exc: Exception, text: str = "") -> str:
     return f"{where}: not valid TOML ({message})"
 
 
+_PARSED_CACHE = "parsed-config.json"
+_PARSED_KEPT = 8
+
+
+def _remembered(path: Path, text: str) -> Optional[ConfigFile]:
+    try:
+        entry = json.loads((paths.cache_dir() / _PARSED_CACHE).read_text(encoding="utf-8"))[str(path)]
+        if entry["text"] == text:
+            return ConfigFile(path, True, entry["table"], entry["problem"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return None
+
+
+def _remember(path: Path, text: str, result: ConfigFile) -> None:
+    cache = paths.cache_dir() / _PARSED_CACHE
+    try:
+        try:
+            known = json.loads(cache.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            known = {}
+        entry = {"text": text, "table": dict(result.table), "problem": result.problem}
+        known = {str(path): entry, **{k: v for k, v in known.items() if k != str(path)}}
+        data = json.dumps(dict(list(known.items())[:_PARSED_KEPT]))
+        paths.atomic_write(cache, data.encode("utf-8"))
+    except (OSError, TypeError, ValueError, AttributeError):
+        pass  # a read-only home, or a value JSON cannot hold: parse again next time
+
+
 def read_config(path: Path) -> ConfigFile:
-    """Read `path`'s `[telemetry]` table; never raises."""
+    """Read `path`'s `[telemetry]` table; never raises.
+
+    The TOML parser costs more than the rest of a command's telemetry, so the
+    parsed table is remembered next to the file's exact text and reused while
+    the text is unchanged (comparing text, not timestamps, cannot go stale).
+    """
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -159,6 +194,15 @@ def read_config(path: Path) -> ConfigFile:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         return ConfigFile(path, True, problem=f"{path}: is not UTF-8 text")
+    remembered = _remembered(path, text)
+    if remembered is not None:
+        return remembered
+    result = _parse_config(path, text)
+    _remember(path, text, result)
+    return result
+
+
+def _parse_config(path: Path, text: str) -> ConfigFile:
     try:
         document = _parse_toml(text)
     except Exception as exc:  # tomllib.TOMLDecodeError or tomlkit's ParseError

@@ -322,3 +322,17 @@ def test_make_cli_has_the_telemetry_group(site) -> None:
 
     names = cli.list_commands(Context(cli))
     assert {"telemetry", "enable", "disable", "status"} <= set(names)
+
+
+def test_parsed_config_is_reused_only_while_the_text_is_unchanged(isolated, monkeypatch) -> None:
+    path = write_config(isolated, "[telemetry]\nenabled = true \n")
+    assert settings.load_settings().enabled is True
+
+    def no_parse(text: str) -> dict:
+        raise AssertionError("parsed again although the file did not change")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(settings, "_parse_toml", no_parse)
+        assert settings.load_settings().enabled is True
+    path.write_text("[telemetry]\nenabled = false\n")  # same length, same second
+    assert settings.load_settings().enabled is False
