@@ -8,7 +8,7 @@ sentence and exit code 1 instead of a traceback.
 from __future__ import annotations
 
 import json
-from pathlib import Path
+import os
 from typing import Any, Optional
 
 import click
@@ -33,12 +33,12 @@ def status_data(settings: Settings) -> dict[str, Any]:
         "decided_by": settings.decision.source,
         "reason": settings.decision.reason,
         "anonymous_id": settings.anonymous_id,
-        "config_file": str(settings.user.path),
-        "project_file": str(settings.project.path) if settings.project else None,
+        "config_file": settings.user.path,
+        "project_file": settings.project.path if settings.project else None,
         "consent": settings.consent,
         "delivery": "debug (printed, not sent)" if settings.debug else settings.delivery,
         "destinations": destinations(settings),
-        "pending_events": Spool(paths.telemetry_dir() / "spool").count(("segment", "ga4")),
+        "pending_events": Spool.of(paths.telemetry_dir()).count(("segment", "ga4")),
         "problems": [
             p
             for p in (
@@ -87,13 +87,13 @@ def status(as_json: bool) -> None:
     click.echo("\n".join(lines))
 
 
-def _target(project: bool) -> Path:
+def _target(project: bool) -> str:
     if not project:
         return paths.config_path()
-    return find_project_file() or Path.cwd() / PROJECT_FILE
+    return find_project_file() or os.path.join(os.getcwd(), PROJECT_FILE)
 
 
-def _edit(path: Path, **values: Any) -> None:
+def _edit(path: str, **values: Any) -> None:
     from .config_file import ConfigError, set_values
 
     try:
@@ -147,7 +147,8 @@ def disable(project: bool) -> None:
             purge=not project,
         )
     if project:
-        click.echo(f"Telemetry is off for everyone working in {path.parent} ({path.name}).")
+        folder, name = os.path.split(path)
+        click.echo(f"Telemetry is off for everyone working in {folder} ({name}).")
     else:
         click.echo("Telemetry is off. Nothing more will be collected or sent.")
 
@@ -160,7 +161,7 @@ def show(as_json: bool) -> None:
     from .spool import Spool
 
     folder = paths.telemetry_dir()
-    pending = Spool(folder / "spool").pending(("segment", "ga4"))
+    pending = Spool.of(folder).pending(("segment", "ga4"))
     sent = sentlog.recent(folder)
     if as_json:
         click.echo(json.dumps({"pending": pending, "sent": sent}, indent=2))
@@ -192,7 +193,7 @@ def reset() -> None:
     from .spool import Spool
 
     folder = paths.telemetry_dir()
-    spool = Spool(folder / "spool")
+    spool = Spool.of(folder)
     dropped = spool.count(("segment", "ga4"))
     try:
         new_id = ensure_anonymous_id(paths.config_path(), renew=True)

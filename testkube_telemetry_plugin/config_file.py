@@ -7,11 +7,11 @@ written atomically: twenty CLIs starting at once still agree on one anonymous id
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
 from typing import Any, Callable, Optional
 
 from .locking import locked
-from .paths import atomic_write
+from .paths import StrPath, atomic_write, read_text
 from .settings import TABLE, toml_error
 
 NEW_FILE_HEADER = (
@@ -24,12 +24,13 @@ class ConfigError(Exception):
     """A file that cannot be edited safely; the message is one sentence."""
 
 
-def _lock_path(path: Path) -> Path:
-    return path.with_name(f".{path.name}.lock")
+def _lock_path(path: str) -> str:
+    folder, name = os.path.split(path)
+    return os.path.join(folder, f".{name}.lock")
 
 
 def edit_table(
-    path: Path, change: Callable[[dict[str, Any]], Optional[dict[str, Any]]]
+    path: StrPath, change: Callable[[dict[str, Any]], Optional[dict[str, Any]]]
 ) -> dict[str, Any]:
     """Apply `change` to the file's `[telemetry]` table and save it.
 
@@ -39,10 +40,11 @@ def edit_table(
     """
     import tomlkit
 
+    path = os.fspath(path)
     try:
         with locked(_lock_path(path)):
             try:
-                text = path.read_text(encoding="utf-8")
+                text = read_text(path)
             except FileNotFoundError:
                 text = NEW_FILE_HEADER
             except IsADirectoryError:
@@ -79,6 +81,6 @@ def edit_table(
         raise ConfigError(f"{path}: cannot be written ({exc.strerror or exc})") from None
 
 
-def set_values(path: Path, **values: Any) -> dict[str, Any]:
+def set_values(path: StrPath, **values: Any) -> dict[str, Any]:
     """Set (or, with None, remove) keys in the file's `[telemetry]` table."""
     return edit_table(path, lambda table: values)

@@ -14,7 +14,6 @@ import json
 import random
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable, Optional
 from urllib.parse import urlsplit
 
@@ -23,6 +22,7 @@ import requests
 from . import ga4, sentlog
 from .destinations import segment_url, sink_problem
 from .events import MAX_MESSAGE_BYTES, iso_timestamp
+from .paths import StrPath
 from .settings import Settings
 from .spool import Chunk, Spool
 from .state import backoff_until, read_state, updating_state
@@ -194,7 +194,7 @@ def sinks_for(settings: Settings) -> list[_Sink]:
     return found
 
 
-def _note_failure(folder: Path, sink: str, retry_after_s: Optional[float]) -> float:
+def _note_failure(folder: StrPath, sink: str, retry_after_s: Optional[float]) -> float:
     with updating_state(folder) as state:
         backoff = state.setdefault("backoff", {})
         failures = int(backoff.get(sink, {}).get("failures", 0)) + 1
@@ -206,13 +206,13 @@ def _note_failure(folder: Path, sink: str, retry_after_s: Optional[float]) -> fl
         return delay
 
 
-def _note_success(folder: Path, sink: str) -> None:
+def _note_success(folder: StrPath, sink: str) -> None:
     if sink in read_state(folder).get("backoff", {}):
         with updating_state(folder) as state:
             state.get("backoff", {}).pop(sink, None)
 
 
-def _count_dropped(folder: Path, key: str, count: int) -> None:
+def _count_dropped(folder: StrPath, key: str, count: int) -> None:
     if count:
         with updating_state(folder) as state:
             state[key] = int(state.get(key, 0)) + count
@@ -249,7 +249,7 @@ def _next_batch(
 
 def deliver(
     settings: Settings,
-    folder: Path,
+    folder: StrPath,
     deadline: float,
     *,
     respect_backoff: bool = True,
@@ -258,7 +258,7 @@ def deliver(
     on_progress: Optional[Callable[[int], None]] = None,
 ) -> Report:
     """Send what the spool holds until done or `deadline` (time.monotonic())."""
-    spool = Spool(folder / "spool")
+    spool = Spool.of(folder)
     report = Report()
     session = requests.Session()
     session.trust_env = False  # no proxy or .netrc surprises for anonymous data

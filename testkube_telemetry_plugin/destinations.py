@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from typing import Any, Optional
-from urllib.parse import urlsplit
 
 from .settings import Settings
 
 
 def url_problem(url: str) -> Optional[str]:
     """Why `url` may not be used, or None: plain http only to this machine."""
+    from urllib.parse import urlsplit  # with ipaddress: ~2 ms, only when a flusher may start
+
     try:
         parts = urlsplit(url)
         host = parts.hostname

@@ -13,8 +13,9 @@ from __future__ import annotations
 import json
 import os
 import sys
-from pathlib import Path
 from typing import Any, NamedTuple, Optional
+
+from .paths import StrPath, atomic_write, read_text
 
 CACHE_FORMAT = 2
 # `testkube` and `python -m testkube_telemetry_plugin` see different sys.path
@@ -62,19 +63,19 @@ def scan(group: str) -> list[PluginEntry]:
     return sorted(found, key=lambda entry: entry.name)
 
 
-def _cache_file(cache_dir: Path, group: str) -> Path:
+def _cache_file(cache_dir: StrPath, group: str) -> str:
     safe = "".join(ch if ch.isalnum() else "_" for ch in group)
-    return cache_dir / f"entry-points-{safe}.json"
+    return os.path.join(cache_dir, f"entry-points-{safe}.json")
 
 
-def discover(group: str, cache_dir: Optional[Path]) -> list[PluginEntry]:
+def discover(group: str, cache_dir: Optional[StrPath]) -> list[PluginEntry]:
     """Entry points of `group`, from the cache when nothing that matters changed."""
     key = cache_key(group)
     path = _cache_file(cache_dir, group) if cache_dir is not None else None
     known: list[dict[str, Any]] = []
     if path is not None:
         try:
-            known = [c for c in json.loads(path.read_text(encoding="utf-8")) if isinstance(c, dict)]
+            known = [c for c in json.loads(read_text(path)) if isinstance(c, dict)]
             for cached in known:
                 if cached.get("key") == key:
                     return [PluginEntry(**entry) for entry in cached["entries"]]
@@ -82,8 +83,6 @@ def discover(group: str, cache_dir: Optional[Path]) -> list[PluginEntry]:
             known = []
     entries = scan(group)
     if path is not None:
-        from .paths import atomic_write
-
         fresh = {"key": key, "entries": [entry._asdict() for entry in entries]}
         try:
             atomic_write(path, json.dumps([fresh, *known][:CACHE_KEYS_KEPT]).encode("utf-8"))

@@ -26,7 +26,7 @@ def flush_now(settings: Settings) -> int:
         click.echo("TESTKUBE_TELEMETRY_DEBUG is set: events are printed, never sent.")
         return 0
     folder = paths.telemetry_dir()
-    spool = Spool(folder / "spool")
+    spool = Spool.of(folder)
     total = spool.count(settings.sinks)
     if total == 0:
         click.echo("Nothing to send.")

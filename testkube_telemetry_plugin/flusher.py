@@ -14,11 +14,11 @@ import os
 import sys
 import threading
 import time
-from pathlib import Path
 from typing import Any, Optional
 
 from . import locking, paths
 from .destinations import sink_problem
+from .paths import StrPath
 from .settings import Settings
 from .spool import Spool
 from .state import backoff_until, read_state
@@ -31,11 +31,11 @@ POLL_S = 0.1
 _spawned: list[Any] = []  # Popen objects kept so Python does not warn they still run
 
 
-def lock_path(folder: Path) -> Path:
-    return folder / "flusher.lock"
+def lock_path(folder: StrPath) -> str:
+    return os.path.join(folder, "flusher.lock")
 
 
-def start_if_needed(settings: Settings, folder: Path, state: Optional[dict[str, Any]] = None) -> bool:
+def start_if_needed(settings: Settings, folder: StrPath, state: Optional[dict[str, Any]] = None) -> bool:
     """Start a detached flusher when useful; never raises, never waits."""
     try:
         if not _pending_for_any_sink(settings, folder, state) or locking.is_held(lock_path(folder)):
@@ -51,14 +51,14 @@ def start_if_needed(settings: Settings, folder: Path, state: Optional[dict[str, 
             )
         else:
             options["start_new_session"] = True
-        env = dict(os.environ, **{paths.HOME_ENV: str(paths.home_dir().resolve())})
+        env = dict(os.environ, **{paths.HOME_ENV: os.path.realpath(paths.home_dir())})
         process = subprocess.Popen(
             [sys.executable, "-m", "testkube_telemetry_plugin.flusher"],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             close_fds=True,
-            cwd=str(folder),
+            cwd=os.fspath(folder),
             env=env,
             **options,
         )
@@ -69,9 +69,9 @@ def start_if_needed(settings: Settings, folder: Path, state: Optional[dict[str, 
 
 
 def _pending_for_any_sink(
-    settings: Settings, folder: Path, state: Optional[dict[str, Any]]
+    settings: Settings, folder: StrPath, state: Optional[dict[str, Any]]
 ) -> bool:
-    spool = Spool(folder / "spool")
+    spool = Spool.of(folder)
     state = read_state(folder) if state is None else state
     now = time.time()
     for sink in settings.sinks:
@@ -80,7 +80,7 @@ def _pending_for_any_sink(
     return False
 
 
-def run(folder: Path) -> None:
+def run(folder: StrPath) -> None:
     """Deliver until the spool stays empty for IDLE_S or the lifetime is over."""
     from .delivery import deliver
     from .settings import load_settings
@@ -134,7 +134,7 @@ def main() -> None:
         import traceback
 
         try:
-            with open(paths.telemetry_dir() / "flusher.log", "a", encoding="utf-8") as log:
+            with open(os.path.join(paths.telemetry_dir(), "flusher.log"), "a", encoding="utf-8") as log:
                 log.write(traceback.format_exc()[-4000:])
         except OSError:
             pass

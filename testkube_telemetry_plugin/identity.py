@@ -10,20 +10,21 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 from typing import Optional
 
 from .config_file import edit_table
+from .paths import StrPath
 from .settings import is_anonymous_id
 
-MACHINE_ID_FILES = (Path("/etc/machine-id"), Path("/var/lib/dbus/machine-id"))
+MACHINE_ID_FILES: tuple[StrPath, ...] = ("/etc/machine-id", "/var/lib/dbus/machine-id")
 
 
 def machine_id() -> Optional[str]:
     """The operating system's machine id, or None where none can be read."""
     for path in MACHINE_ID_FILES:
         try:
-            value = path.read_text(encoding="ascii").strip()
+            with open(path, encoding="ascii") as handle:
+                value = handle.read().strip()
         except (OSError, UnicodeDecodeError):
             continue
         if value:
@@ -59,7 +60,7 @@ def derive(salt: str, machine: Optional[str]) -> str:
     return hmac.new(salt.encode(), machine.encode(), hashlib.sha256).hexdigest()
 
 
-def ensure_anonymous_id(config: Path, renew: bool = False) -> str:
+def ensure_anonymous_id(config: StrPath, renew: bool = False) -> str:
     """The stored id, created once (or anew, with `renew`) under the config lock."""
 
     def change(table: dict[str, object]) -> Optional[dict[str, object]]:

@@ -9,8 +9,9 @@ from __future__ import annotations
 import os
 import time
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Iterator, Optional
+
+from .paths import StrPath
 
 try:
     import fcntl
@@ -30,9 +31,9 @@ def _try_lock(fd: int) -> bool:
     return True
 
 
-def acquire(path: Path, timeout_s: float = 0.0) -> Optional[int]:
+def acquire(path: StrPath, timeout_s: float = 0.0) -> Optional[int]:
     """An open descriptor holding the lock, or None if another holder kept it."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.makedirs(os.path.dirname(os.fspath(path)) or ".", mode=0o700, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     deadline = time.monotonic() + timeout_s
     while True:
@@ -48,9 +49,9 @@ def release(fd: int) -> None:
     os.close(fd)  # closing the descriptor drops the lock
 
 
-def is_held(path: Path) -> bool:
+def is_held(path: StrPath) -> bool:
     """Whether some process holds the lock at `path` right now."""
-    if not path.exists():
+    if not os.path.exists(path):
         return False
     try:
         fd = acquire(path)
@@ -63,7 +64,7 @@ def is_held(path: Path) -> bool:
 
 
 @contextmanager
-def locked(path: Path, timeout_s: float = 5.0) -> Iterator[None]:
+def locked(path: StrPath, timeout_s: float = 5.0) -> Iterator[None]:
     """Hold the lock for the block; raises TimeoutError if it cannot be had."""
     fd = acquire(path, timeout_s)
     if fd is None:

@@ -23,7 +23,7 @@ def send_opt_out(settings: Settings, host: str, host_version: str, scope: str, p
     With `purge`, what was pending goes first and the local state goes after.
     """
     folder = paths.telemetry_dir()
-    spool = Spool(folder / "spool")
+    spool = Spool.of(folder)
     try:
         if purge:
             spool.purge()

@@ -14,12 +14,11 @@ import time
 from typing import TYPE_CHECKING, Any, Callable
 
 from . import paths
+from .paths import StrPath
 from .settings import DISABLE_ENVS, Settings, env_flag, load_settings
 from .state import read_state, updating_state
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from .invocation import Invocation, Outcome
 
 EventPairs = list[tuple[str, dict[str, Any]]]
@@ -133,11 +132,11 @@ def record(
 
 
 def spool_and_deliver(
-    settings: Settings, folder: Path, messages: list[dict[str, Any]], state: dict[str, Any]
+    settings: Settings, folder: StrPath, messages: list[dict[str, Any]], state: dict[str, Any]
 ) -> None:
     from .spool import Spool
 
-    dropped = Spool(folder / "spool").append(settings.sinks, messages)
+    dropped = Spool.of(folder).append(settings.sinks, messages)
     if dropped:
         with updating_state(folder) as fresh:
             fresh["dropped_spool"] = int(fresh.get("dropped_spool", 0)) + dropped
@@ -150,7 +149,7 @@ def spool_and_deliver(
 
 
 def deliver_inline(
-    settings: Settings, folder: Path, respect_backoff: bool = True
+    settings: Settings, folder: StrPath, respect_backoff: bool = True
 ) -> None:
     """Deliver in this process, but never past `settings.deadline_s`."""
     import threading

@@ -7,20 +7,19 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 from typing import Any, Iterable
 
 from .locking import locked
-from .paths import atomic_write, ensure_private_dir
+from .paths import StrPath, atomic_write, ensure_private_dir, read_text
 
 KEEP = 100
 
 
-def _file(folder: Path) -> Path:
-    return folder / "sent.jsonl"
+def _file(folder: StrPath) -> str:
+    return os.path.join(folder, "sent.jsonl")
 
 
-def append(folder: Path, sink: str, sent_at: str, payloads: Iterable[Any]) -> None:
+def append(folder: StrPath, sink: str, sent_at: str, payloads: Iterable[Any]) -> None:
     lines = [
         json.dumps({"sink": sink, "sent_at": sent_at, "payload": p}, separators=(",", ":"))
         for p in payloads
@@ -28,19 +27,19 @@ def append(folder: Path, sink: str, sent_at: str, payloads: Iterable[Any]) -> No
     if not lines:
         return
     ensure_private_dir(folder)
-    with locked(folder / "sent.lock"):
+    with locked(os.path.join(folder, "sent.lock")):
         path = _file(folder)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         with os.fdopen(fd, "a", encoding="utf-8") as handle:
             handle.write("\n".join(lines) + "\n")
-        if path.stat().st_size > KEEP * 4096:
-            kept = path.read_text(encoding="utf-8").splitlines()[-KEEP:]
+        if os.path.getsize(path) > KEEP * 4096:
+            kept = read_text(path).splitlines()[-KEEP:]
             atomic_write(path, ("\n".join(kept) + "\n").encode("utf-8"))
 
 
-def recent(folder: Path, limit: int = KEEP) -> list[dict[str, Any]]:
+def recent(folder: StrPath, limit: int = KEEP) -> list[dict[str, Any]]:
     try:
-        lines = _file(folder).read_text(encoding="utf-8").splitlines()
+        lines = read_text(_file(folder)).splitlines()
     except OSError:
         return []
     entries = []

@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 import os
 import re
-from pathlib import Path
 from typing import Any, Mapping, NamedTuple, Optional
 
 from . import paths
+from .paths import StrPath
 
 TRUTHY = frozenset({"1", "true", "yes", "on"})
 FALSY = frozenset({"", "0", "false", "no", "off"})
@@ -48,7 +48,7 @@ _STRING_KEYS = ("anonymous_id", "salt", "consent", "delivery", *SINK_KEYS)
 class ConfigFile(NamedTuple):
     """One TOML file's `[telemetry]` table, or why it could not be used."""
 
-    path: Path
+    path: str
     exists: bool = False
     table: Mapping[str, Any] = {}  # noqa: RUF012 - a NamedTuple default, never mutated
     problem: Optional[str] = None
@@ -130,7 +130,7 @@ def _parse_toml(text: str) -> dict[str, Any]:
     return dict(tomllib.loads(text))
 
 
-def toml_error(path: Path, exc: Exception, text: str = "") -> str:
+def toml_error(path: StrPath, exc: Exception, text: str = "") -> str:
     line = getattr(exc, "line", None) or getattr(exc, "lineno", None)
     message = str(exc).split(" (at line")[0].strip().rstrip(".")
     message = re.sub(r" at line \d+ col \d+$", "", message)
@@ -150,9 +150,9 @@ _PARSED_CACHE = "parsed-config.json"
 _PARSED_KEPT = 8
 
 
-def _remembered(path: Path, text: str) -> Optional[ConfigFile]:
+def _remembered(path: str, text: str) -> Optional[ConfigFile]:
     try:
-        entry = json.loads((paths.cache_dir() / _PARSED_CACHE).read_text(encoding="utf-8"))[str(path)]
+        entry = json.loads(paths.read_text(os.path.join(paths.cache_dir(), _PARSED_CACHE)))[path]
         if entry["text"] == text:
             return ConfigFile(path, True, entry["table"], entry["problem"])
     except (OSError, ValueError, KeyError, TypeError):
@@ -160,30 +160,32 @@ def _remembered(path: Path, text: str) -> Optional[ConfigFile]:
     return None
 
 
-def _remember(path: Path, text: str, result: ConfigFile) -> None:
-    cache = paths.cache_dir() / _PARSED_CACHE
+def _remember(path: str, text: str, result: ConfigFile) -> None:
+    cache = os.path.join(paths.cache_dir(), _PARSED_CACHE)
     try:
         try:
-            known = json.loads(cache.read_text(encoding="utf-8"))
+            known = json.loads(paths.read_text(cache))
         except (OSError, ValueError):
             known = {}
         entry = {"text": text, "table": dict(result.table), "problem": result.problem}
-        known = {str(path): entry, **{k: v for k, v in known.items() if k != str(path)}}
+        known = {path: entry, **{k: v for k, v in known.items() if k != path}}
         data = json.dumps(dict(list(known.items())[:_PARSED_KEPT]))
         paths.atomic_write(cache, data.encode("utf-8"))
     except (OSError, TypeError, ValueError, AttributeError):
         pass  # a read-only home, or a value JSON cannot hold: parse again next time
 
 
-def read_config(path: Path) -> ConfigFile:
+def read_config(path: StrPath) -> ConfigFile:
     """Read `path`'s `[telemetry]` table; never raises.
 
     The TOML parser costs more than the rest of a command's telemetry, so the
     parsed table is remembered next to the file's exact text and reused while
     the text is unchanged (comparing text, not timestamps, cannot go stale).
     """
+    path = os.fspath(path)
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as handle:
+            raw = handle.read()
     except FileNotFoundError:
         return ConfigFile(path)
     except IsADirectoryError:
@@ -202,7 +204,7 @@ def read_config(path: Path) -> ConfigFile:
     return result
 
 
-def _parse_config(path: Path, text: str) -> ConfigFile:
+def _parse_config(path: str, text: str) -> ConfigFile:
     try:
         document = _parse_toml(text)
     except Exception as exc:  # tomllib.TOMLDecodeError or tomlkit's ParseError
@@ -231,17 +233,20 @@ def _parse_config(path: Path, text: str) -> ConfigFile:
     return ConfigFile(path, True, table)
 
 
-def find_project_file(start: Optional[Path] = None) -> Optional[Path]:
+def find_project_file(start: Optional[StrPath] = None) -> Optional[str]:
     """The nearest `.testkube.toml` in the working directory or above it."""
     try:
-        here = (start or Path.cwd()).resolve()
+        here = os.path.realpath(os.getcwd() if start is None else start)
     except OSError:
         return None
-    for folder in (here, *here.parents):
-        candidate = folder / PROJECT_FILE
-        if candidate.is_file() or candidate.is_dir():
+    while True:
+        candidate = os.path.join(here, PROJECT_FILE)
+        if os.path.exists(candidate):
             return candidate
-    return None
+        parent = os.path.dirname(here)
+        if parent == here:
+            return None
+        here = parent
 
 
 def _decide(
@@ -274,7 +279,7 @@ def _decide(
 
 
 def load_settings(
-    env: Optional[Mapping[str, str]] = None, cwd: Optional[Path] = None
+    env: Optional[Mapping[str, str]] = None, cwd: Optional[StrPath] = None
 ) -> Settings:
     """Every layer read and combined; never raises."""
     env = os.environ if env is None else env

@@ -14,10 +14,9 @@ import json
 import os
 import re
 import time
-from pathlib import Path
 from typing import Any, Iterable, NamedTuple, Optional
 
-from .paths import atomic_write
+from .paths import StrPath, atomic_write
 
 # Keep a week of heavy offline use and stay small on disk.
 MAX_EVENTS = 10_000
@@ -30,17 +29,22 @@ class Chunk(NamedTuple):
     """One spool file: the events of one command, for one sink."""
 
     name: str
-    path: Path
+    path: str
     events: int
     size: int
 
 
 class Spool:
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
+    def __init__(self, folder: StrPath) -> None:
+        self.folder = os.fspath(folder)
 
-    def sink_dir(self, sink: str) -> Path:
-        return self.folder / sink
+    @classmethod
+    def of(cls, telemetry_folder: StrPath) -> Spool:
+        """The spool inside a telemetry state folder."""
+        return cls(os.path.join(telemetry_folder, "spool"))
+
+    def sink_dir(self, sink: str) -> str:
+        return os.path.join(self.folder, sink)
 
     def append(self, sinks: Iterable[str], messages: list[dict[str, Any]]) -> int:
         """Queue `messages` for each sink; returns how many old events the cap dropped."""
@@ -51,7 +55,7 @@ class Spool:
                 f"{time.time_ns():020d}-{os.getpid()}-{os.urandom(3).hex()}"
                 f"-n{len(messages)}-b{len(data)}.json"
             )
-            atomic_write(self.sink_dir(sink) / name, data)
+            atomic_write(os.path.join(self.sink_dir(sink), name), data)
             dropped = max(dropped, self.enforce_cap(sink))
         return dropped
 
@@ -66,7 +70,7 @@ class Spool:
         for name in names:
             match = _NAME.match(name)
             if match:
-                found.append(Chunk(name, folder / name, int(match[4]), int(match[5])))
+                found.append(Chunk(name, os.path.join(folder, name), int(match[4]), int(match[5])))
         found.sort()
         return found
 
@@ -93,7 +97,8 @@ class Spool:
     def read(chunk: Chunk) -> Optional[list[dict[str, Any]]]:
         """The chunk's messages; None if it is gone, [] if it is unreadable."""
         try:
-            value = json.loads(chunk.path.read_bytes())
+            with open(chunk.path, "rb") as handle:
+                value = json.loads(handle.read())
         except FileNotFoundError:
             return None
         except (OSError, ValueError):

@@ -7,16 +7,16 @@ back-off.  Read without a lock on the hot path; changed only under the lock.
 from __future__ import annotations
 
 import json
+import os
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any, Iterator
 
 from .locking import locked
-from .paths import atomic_write
+from .paths import StrPath, atomic_write, read_text
 
 
-def _file(folder: Path) -> Path:
-    return folder / "state.json"
+def _file(folder: StrPath) -> str:
+    return os.path.join(folder, "state.json")
 
 
 def backoff_until(state: dict[str, Any], sink: str) -> float:
@@ -26,18 +26,18 @@ def backoff_until(state: dict[str, Any], sink: str) -> float:
     return float(value) if isinstance(value, (int, float)) else 0.0
 
 
-def read_state(folder: Path) -> dict[str, Any]:
+def read_state(folder: StrPath) -> dict[str, Any]:
     try:
-        value = json.loads(_file(folder).read_text(encoding="utf-8"))
+        value = json.loads(read_text(_file(folder)))
     except (OSError, ValueError):
         return {}
     return value if isinstance(value, dict) else {}
 
 
 @contextmanager
-def updating_state(folder: Path) -> Iterator[dict[str, Any]]:
+def updating_state(folder: StrPath) -> Iterator[dict[str, Any]]:
     """Read, let the caller change, and write back if changed, all under the lock."""
-    with locked(folder / "state.lock"):
+    with locked(os.path.join(folder, "state.lock")):
         state = read_state(folder)
         before = json.dumps(state, sort_keys=True)
         yield state

@@ -49,7 +49,7 @@ def kill_flusher_mid_batch(collector) -> None:
     collector.release()
 
 
-def test_batch_shape_and_every_field(cli, runner, collector, monkeypatch) -> None:
+def test_batch_shape_and_every_field(cli, runner, collector, monkeypatch, isolated) -> None:
     monkeypatch.setenv("TESTKUBE_TELEMETRY_SEGMENT_WRITE_KEY", "write-key-1")
     result = runner.invoke(cli, ["create", "test", "t", "--type", "k6/script", "--file", "x.js"])
     assert result.exit_code == 0
@@ -67,7 +67,7 @@ def test_batch_shape_and_every_field(cli, runner, collector, monkeypatch) -> Non
         assert message["context"]["library"] == {"name": "testkube-telemetry-plugin", "version": "0.1.0"}
         assert time.strptime(message["timestamp"][:19], "%Y-%m-%dT%H:%M:%S")
     assert len({m["messageId"] for m in body["batch"]}) == 4
-    assert Spool(load_settings().user.path.parent / "telemetry" / "spool").count(["segment"]) == 0
+    assert Spool(isolated / "telemetry" / "spool").count(["segment"]) == 0
 
 
 def test_600_events_go_in_several_requests_under_500_kb(isolated, collector, cli, runner) -> None:
