@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any, Callable, Mapping, NamedTuple, Optional
 
-TEST_TYPE = re.compile(r"^[a-z0-9-]+/[a-z0-9-]+$")
+TEST_TYPE = r"^[a-z0-9-]+/[a-z0-9-]+$"  # compiled (and cached by `re`) on first use
 # Kinds of cluster Testkube is installed to; anything else is sent as "other".
 CLUSTER_TYPES = frozenset(
     "kind minikube k3s k3d microk8s docker-desktop rancher openshift gke eks aks"
@@ -38,9 +38,9 @@ def _count(value: Any) -> Optional[int]:
     return None
 
 
-def _pattern(pattern: re.Pattern[str]) -> Callable[[Any], Optional[str]]:
+def _pattern(pattern: str) -> Callable[[Any], Optional[str]]:
     def check(value: Any) -> Optional[str]:
-        if not isinstance(value, str) or not pattern.match(value):
+        if not isinstance(value, str) or not re.match(pattern, value):
             return None
         from .scrub import local_names
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import time
 from typing import Any, Iterable, NamedTuple, Optional
 
@@ -22,7 +21,23 @@ from .paths import StrPath, atomic_write
 MAX_EVENTS = 10_000
 MAX_BYTES = 5 * 1024 * 1024
 
-_NAME = re.compile(r"^(\d{20})-(\d+)-([0-9a-f]+)-n(\d+)-b(\d+)\.json$")
+
+
+def _parse_name(name: str) -> Optional[tuple[int, int]]:
+    """(events, bytes) from `<time>-<pid>-<random>-n<events>-b<bytes>.json`.
+
+    Plain string work rather than a regex: this runs for every file on every
+    command's cap check, and compiling a pattern costs more than the listing.
+    """
+    if not name.endswith(".json") or name.startswith("."):
+        return None
+    parts = name[:-5].split("-")
+    if len(parts) != 5 or len(parts[0]) != 20 or parts[3][:1] != "n" or parts[4][:1] != "b":
+        return None
+    events, size = parts[3][1:], parts[4][1:]
+    if not (parts[0].isdigit() and parts[1].isdigit() and events.isdigit() and size.isdigit()):
+        return None
+    return int(events), int(size)
 
 
 class Chunk(NamedTuple):
@@ -68,9 +83,9 @@ class Spool:
             return []
         found = []
         for name in names:
-            match = _NAME.match(name)
-            if match:
-                found.append(Chunk(name, os.path.join(folder, name), int(match[4]), int(match[5])))
+            parsed = _parse_name(name)
+            if parsed is not None:
+                found.append(Chunk(name, os.path.join(folder, name), *parsed))
         found.sort()
         return found
 

@@ -253,3 +253,12 @@ def test_flush_never_prints_the_ga4_api_secret(isolated, collector, cli, runner,
     assert "ga4: 0 sent, 2 kept for retry" in result.stdout and "plain http" in result.stderr
     assert "ga-super-secret" not in result.stdout + result.stderr
     assert all(address[0] == "127.0.0.1" for address in connections)
+
+
+def test_spool_ignores_files_that_are_not_its_own(isolated) -> None:
+    spool = Spool(isolated / "telemetry" / "spool")
+    spool_events(isolated, 2)
+    folder = Path(spool.sink_dir("segment"))
+    for stray in ("notes.txt", ".tmp-half-written.json", "1-2-3-n4-b5.json", "x" * 20 + "-1-ab-n1-b9.json"):
+        (folder / stray).write_text("[]")
+    assert spool.count(["segment"]) == 2 and len(spool.chunks("segment")) == 2
