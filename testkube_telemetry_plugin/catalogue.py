@@ -151,7 +151,11 @@ GENERAL_EVENTS: dict[str, tuple[str, dict[str, str]]] = {
     "testkube_cli_install": ("first run with this anonymous id", {}),
     "testkube-heartbeat": (
         "first command of each UTC day",
-        {"dropped_events": "events dropped since the last heartbeat (spool full)"},
+        {
+            "dropped_events": "events the full spool dropped since the last heartbeat",
+            "rejected_events": "events a collector rejected (4xx) since the last heartbeat",
+            "oversized_events": "events over 32 KB, never sent, since the last heartbeat",
+        },
     ),
     "testkube_cli_command": (
         "every command",

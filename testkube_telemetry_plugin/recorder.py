@@ -22,6 +22,14 @@ if TYPE_CHECKING:
     from .invocation import Invocation, Outcome
 
 EventPairs = list[tuple[str, dict[str, Any]]]
+# Heartbeat property -> the state.json counter it reports (and resets):
+# events the spool cap dropped, batches a collector rejected (4xx), and
+# messages over Segment's 32 KB limit.
+HEARTBEAT_COUNTERS = {
+    "dropped_events": "dropped_spool",
+    "rejected_events": "dropped_rejected",
+    "oversized_events": "dropped_oversized",
+}
 OWN_GROUP = "telemetry"
 
 
@@ -104,7 +112,8 @@ def record(
     if settings.debug:
         due = _due(state, anonymous_id, today)
         pairs += [(INSTALL, base)] if due["install"] else []
-        pairs += [(HEARTBEAT, {**base, "dropped_events": 0})] if due["heartbeat"] else []
+        counts = {prop: int(state.get(key, 0)) for prop, key in HEARTBEAT_COUNTERS.items()}
+        pairs += [(HEARTBEAT, {**base, **counts})] if due["heartbeat"] else []
         pairs += make_events(base)
         import json
 
@@ -123,8 +132,8 @@ def record(
                 pairs.append((INSTALL, base))
                 state["install_sent_for"] = anonymous_id
             if due["heartbeat"]:
-                dropped = int(state.pop("dropped_spool", 0))
-                pairs.append((HEARTBEAT, {**base, "dropped_events": dropped}))
+                counts = {prop: int(state.pop(key, 0)) for prop, key in HEARTBEAT_COUNTERS.items()}
+                pairs.append((HEARTBEAT, {**base, **counts}))
                 state["heartbeat_day"] = today
     pairs += make_events(base)
     messages = [track(event, anonymous_id, props) for event, props in pairs]

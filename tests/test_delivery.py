@@ -262,3 +262,18 @@ def test_spool_ignores_files_that_are_not_its_own(isolated) -> None:
     for stray in ("notes.txt", ".tmp-half-written.json", "1-2-3-n4-b5.json", "x" * 20 + "-1-ab-n1-b9.json"):
         (folder / stray).write_text("[]")
     assert spool.count(["segment"]) == 2 and len(spool.chunks("segment")) == 2
+
+
+def test_next_heartbeat_reports_what_was_rejected(isolated, collector, cli, runner, monkeypatch) -> None:
+    import time as time_module
+
+    runner.invoke(cli, ["ends", "ok"])  # today's heartbeat is out
+    spool_events(isolated, 4)
+    collector.plan(("status", 400))
+    runner.invoke(cli, ["telemetry", "flush"])
+    real_gmtime = time_module.gmtime
+    monkeypatch.setattr(time_module, "gmtime", lambda t=None: real_gmtime((t or time_module.time()) + 86400))
+    runner.invoke(cli, ["ends", "ok"])
+    heartbeats = [m["properties"] for m in collector.messages() if m["event"] == "testkube-heartbeat"]
+    assert [(h["dropped_events"], h["rejected_events"], h["oversized_events"]) for h in heartbeats] == [(0, 0, 0), (0, 4, 0)]
+    assert "dropped_rejected" not in read_state(isolated / "telemetry")
