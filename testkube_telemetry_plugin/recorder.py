@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from . import paths
 from .paths import StrPath
-from .settings import DISABLE_ENVS, Settings, env_flag, load_settings
+from .settings import Settings, disabling_env, load_settings
 from .state import read_state, updating_state
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ def record_command(invocation: Invocation, outcome: Outcome) -> None:
     try:
         if is_own_command(invocation.subcommand):
             return
-        if any(env_flag(os.environ.get(name)) is not False for name in DISABLE_ENVS):
+        if disabling_env(os.environ) is not None:
             return  # switched off for this process: not even the config is read
         settings = load_settings()
         if not settings.enabled:

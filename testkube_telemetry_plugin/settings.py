@@ -112,6 +112,18 @@ def env_flag(value: Optional[str]) -> Optional[bool]:
     return None
 
 
+def disabling_env(env: Mapping[str, str]) -> Optional[str]:
+    """The opt-out variable that switches telemetry off, if one does.
+
+    Any value but a clear "no" counts: `DO_NOT_TRACK=maybe` means off, since a
+    person who typed it meant something, and privacy wins the doubt.
+    """
+    for name in DISABLE_ENVS:
+        if env_flag(env.get(name)) is not False:
+            return name
+    return None
+
+
 def _line_of(text: str, key: str) -> Optional[int]:
     pattern = re.compile(rf"^\s*(?:{TABLE}\s*\.\s*)?[\"']?{re.escape(key)}[\"']?\s*=")
     for number, line in enumerate(text.splitlines(), start=1):
@@ -253,12 +265,11 @@ def _decide(
     env: Mapping[str, str], project: Optional[ConfigFile], user: ConfigFile, consent: str
 ) -> tuple[Decision, list[str]]:
     warnings = []
-    for name in DISABLE_ENVS:
-        flag = env_flag(env.get(name))
-        if flag is None:
+    name = disabling_env(env)
+    if name is not None:
+        if env_flag(env[name]) is None:
             warnings.append(f"{name}={env[name]!r} is not a yes/no value; taken as set (off)")
-        if flag is not False:
-            return Decision(False, "env", f"{name}={env[name]} is set"), warnings
+        return Decision(False, "env", f"{name}={env[name]} is set"), warnings
     if project is not None:
         if project.problem:
             return Decision(False, "project", f"{project.problem} (off until fixed)"), warnings
