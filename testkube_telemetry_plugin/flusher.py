@@ -38,7 +38,9 @@ def lock_path(folder: StrPath) -> str:
 def start_if_needed(settings: Settings, folder: StrPath, state: Optional[dict[str, Any]] = None) -> bool:
     """Start a detached flusher when useful; never raises, never waits."""
     try:
-        if not _pending_for_any_sink(settings, folder, state) or locking.is_held(lock_path(folder)):
+        # The lock probe first: a flusher is usually still running (it lingers),
+        # and then the URL checks (which import urllib) are not needed at all.
+        if locking.is_held(lock_path(folder)) or not _pending_for_any_sink(settings, folder, state):
             return False
         import subprocess
 
