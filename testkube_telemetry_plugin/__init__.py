@@ -9,28 +9,31 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .hookspecs import hookimpl
+from .host import Host, Telemetry
 from .invocation import Invocation, Outcome, current_invocation
 
 __version__ = "0.1.0"
 
 __all__ = [
     "HookedGroup",
+    "Host",
     "Invocation",
     "Outcome",
+    "Telemetry",
     "__version__",
     "current_invocation",
     "hookimpl",
 ]
 
 if TYPE_CHECKING:
-    from .host import HookedGroup
+    from .hooked import HookedGroup
 
 
 def __getattr__(name: str) -> Any:
-    # HookedGroup lives in host.py, which imports click; keep `import
+    # HookedGroup lives in hooked.py, which imports click; keep `import
     # testkube_telemetry_plugin` cheap for plugins that only need `hookimpl`.
     if name == "HookedGroup":
-        from .host import HookedGroup
+        from .hooked import HookedGroup
 
         return HookedGroup
     raise AttributeError(name)

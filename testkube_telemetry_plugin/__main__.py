@@ -1,5 +1,5 @@
-"""`python -m testkube_telemetry_plugin` runs the reference `testkube` CLI."""
+"""`python -m testkube_telemetry_plugin`: the reference `testkube` CLI."""
 
-from .host import cli
+from .cli import cli
 
 cli(prog_name="testkube")

@@ -1,34 +1,75 @@
 """The event catalogue: which commands become which events, with which properties.
 
-This is data, in one place, and the README's event table is checked against it
-(`tests/test_catalogue.py`).  A property leaves the machine only if it is listed
-here, and every listed property says how its value is made safe: matched against
-a pattern, reduced to a kind, or counted.  Free text never qualifies.
+This is the one source of truth (the README's event table is checked against
+it by `tests/test_catalogue.py`).  A property leaves the machine only if it is
+listed here, and each says where its value comes from (an option as the user
+types it, a fact the command set, the outcome) and how it is made safe:
+matched against a pattern, reduced to a kind, counted, or hashed with a key.
+Free text never qualifies.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Mapping, NamedTuple, Optional
+from typing import TYPE_CHECKING, Any, Callable, Mapping, NamedTuple, Optional, Union
 
+if TYPE_CHECKING:
+    from .invocation import Invocation, Outcome
+
+Keyed = Callable[[str], str]  # a keyed hash, for identifiers that must match nothing outside this install
 TEST_TYPE = r"^[a-z0-9-]+/[a-z0-9-]+$"  # compiled (and cached by `re`) on first use
-# Kinds of cluster Testkube is installed to; anything else is sent as "other".
 CLUSTER_TYPES = frozenset(
     "kind minikube k3s k3d microk8s docker-desktop rancher openshift gke eks aks"
     " digitalocean linode civo oke".split()
 )
 
-# Option names (Click parameter names) that tell where a test's content comes
-# from; the value itself (a URL, a path) is never sent, only the kind.
-TEST_SOURCES = (
-    ("git", ("git_uri", "git_repository", "git_url", "git")),
-    ("file", ("file", "file_path")),
-    ("uri", ("uri", "url")),
-    ("string", ("string", "content", "script")),
-)
+
+class Option(NamedTuple):
+    """The value of an option, found by the flags the user types, whatever its Python name."""
+
+    flags: tuple[str, ...]
+
+    def value(self, invocation: Invocation, outcome: Outcome) -> Any:
+        for flag in self.flags:
+            if invocation.options.get(flag) not in (None, "", (), False):
+                return invocation.options[flag]
+        return None
 
 
-def _count(value: Any) -> Optional[int]:
+class Fact(NamedTuple):
+    """A value the running command put in `current_invocation().facts`."""
+
+    name: str
+
+    def value(self, invocation: Invocation, outcome: Outcome) -> Any:
+        return invocation.facts.get(self.name)
+
+
+class FromOutcome(NamedTuple):
+    """How the command ended: `duration_ms` or `status`."""
+
+    field: str
+
+    def value(self, invocation: Invocation, outcome: Outcome) -> Any:
+        return round(outcome.duration_ms, 1) if self.field == "duration_ms" else outcome.status
+
+
+class KindOf(NamedTuple):
+    """The first kind whose option was given: the kind is sent, never the value."""
+
+    kinds: tuple[tuple[str, Option], ...]
+
+    def value(self, invocation: Invocation, outcome: Outcome) -> Any:
+        for kind, option in self.kinds:
+            if option.value(invocation, outcome) is not None:
+                return kind
+        return None
+
+
+Source = Union[Option, Fact, FromOutcome, KindOf]
+
+
+def _count(value: Any, keyed: Keyed) -> Optional[int]:
     if isinstance(value, bool):
         return None
     if isinstance(value, int) and 0 <= value < 1_000_000:
@@ -38,40 +79,37 @@ def _count(value: Any) -> Optional[int]:
     return None
 
 
-def _pattern(pattern: str) -> Callable[[Any], Optional[str]]:
-    def check(value: Any) -> Optional[str]:
-        if not isinstance(value, str) or not re.match(pattern, value):
-            return None
-        from .scrub import local_names
+def _test_type(value: Any, keyed: Keyed) -> Optional[str]:
+    if not isinstance(value, str) or not re.match(TEST_TYPE, value):
+        return None
+    from .scrub import local_names
 
-        lowered = value.lower()
-        if any(name.lower() in lowered for name in local_names() if "/" not in name):
-            return None  # shaped right, but it names this user or machine
-        return value
-
-    return check
+    lowered = value.lower()
+    if any(name.lower() in lowered for name in local_names() if "/" not in name):
+        return None  # shaped right, but it names this user or machine
+    return value
 
 
-def _cluster_type(value: Any) -> Optional[str]:
+def _cluster_type(value: Any, keyed: Keyed) -> Optional[str]:
     if not isinstance(value, str) or not value:
         return None
     return value if value in CLUSTER_TYPES else "other"
 
 
-def source_kind(params: Mapping[str, Any]) -> Optional[str]:
-    """The kind of source a `create test` used: git, file, uri or string."""
-    for kind, names in TEST_SOURCES:
-        if any(params.get(name) not in (None, "", (), False) for name in names):
-            return kind
-    return None
+def _keyed_hash(value: Any, keyed: Keyed) -> Optional[str]:
+    return keyed(str(value)) if isinstance(value, (str, int)) and str(value) else None
+
+
+def _as_is(value: Any, keyed: Keyed) -> Any:
+    return value  # only for values the catalogue itself makes (kinds, outcome fields)
 
 
 class Prop(NamedTuple):
     """One allowed property: where its value comes from and how it is made safe."""
 
     name: str
-    source: str  # "param:<name>", "facts:<name>", "derived:<what>"
-    clean: Callable[[Any], Any]
+    sources: tuple[Source, ...]
+    clean: Callable[[Any, Keyed], Any]
     doc: str
 
 
@@ -82,58 +120,42 @@ class EventRule(NamedTuple):
     doc: str
 
 
-STEPS = Prop("steps", "facts:steps", _count, "number of steps (a count)")
-TEMPLATES = Prop("templates", "facts:templates", _count, "number of templates used (a count)")
-DURATION = Prop("duration_ms", "derived:duration_ms", lambda v: v, "how long the run took")
-STATUS = Prop("status", "derived:status", lambda v: v, "success, error, usage_error or aborted")
+STEPS = Prop("steps", (Fact("steps"),), _count, "number of steps (a count)")
+TEMPLATES = Prop("templates", (Fact("templates"),), _count, "number of templates used (a count)")
+DURATION = Prop("duration_ms", (FromOutcome("duration_ms"),), _as_is, "how long the run took")
+STATUS = Prop("status", (FromOutcome("status"),), _as_is, "success, error, usage_error or aborted")
+CLUSTER_ID = Prop("cluster_id", (Fact("cluster_id"),), _keyed_hash,
+                  "the cluster's id, hashed with this install's key (64 hex)")
+TEST_TYPE_PROP = Prop("test_type", (Fact("test_type"), Option(("--type", "-t"))), _test_type,
+                      "e.g. k6/script; sent only if it looks like one")
+TEST_SOURCE = Prop(
+    "test_source",
+    (Fact("test_source"), KindOf((
+        ("git", Option(("--git-uri", "--git-repository", "--git-url", "--git"))),
+        ("file", Option(("--file", "-f", "--file-path"))),
+        ("uri", Option(("--uri", "--url"))),
+        ("string", Option(("--string", "--content", "--script"))),
+    ))),
+    lambda value, keyed: value if value in ("git", "file", "uri", "string") else None,
+    "git, file, uri or string; never the value",
+)
 
 COMMAND_EVENTS: tuple[EventRule, ...] = (
-    EventRule(
-        "testkube_cli_create_test",
-        (("create", "test"),),
-        (
-            Prop("test_type", "param:type", _pattern(TEST_TYPE), "e.g. k6/script; sent only if it looks like one"),
-            Prop("test_source", "derived:test_source", lambda v: v, "git, file, uri or string; never the value"),
-        ),
-        "a test was created",
-    ),
-    EventRule(
-        "testkube_cli_create_testsuite",
-        (("create", "testsuite"),),
-        (STEPS,),
-        "a test suite was created",
-    ),
-    EventRule("testkube_cli_run_test", (("run", "test"),), (DURATION, STATUS), "a test was run"),
-    EventRule(
-        "testkube_cli_run_testsuite",
-        (("run", "testsuite"),),
-        (DURATION, STATUS),
-        "a test suite was run",
-    ),
-    EventRule(
-        "testkube_cli_create_testworkflow",
-        (("create", "testworkflow"), ("create", "tw")),
-        (STEPS, TEMPLATES),
-        "a test workflow was created",
-    ),
-    EventRule(
-        "testkube_cli_run_testworkflow",
-        (("run", "testworkflow"), ("run", "tw")),
-        (DURATION, STATUS, TEMPLATES),
-        "a test workflow was run",
-    ),
-    EventRule(
-        "testkube_cli_create_testworkflowtemplate",
-        (("create", "testworkflowtemplate"), ("create", "twt")),
-        (),
-        "a test workflow template was created",
-    ),
-    EventRule(
-        "testkube_cli_init",
-        (("init",),),
-        (Prop("cluster_type", "facts:cluster_type", _cluster_type, "kind, gke, eks, ... or other"),),
-        "Testkube was installed to a cluster",
-    ),
+    EventRule("testkube_cli_create_test", (("create", "test"),), (TEST_TYPE_PROP, TEST_SOURCE), "a test was created"),
+    EventRule("testkube_cli_create_testsuite", (("create", "testsuite"),), (STEPS,), "a test suite was created"),
+    EventRule("testkube_cli_run_test", (("run", "test"),), (DURATION, STATUS, CLUSTER_ID), "a test was run"),
+    EventRule("testkube_cli_run_testsuite", (("run", "testsuite"),), (DURATION, STATUS, CLUSTER_ID),
+              "a test suite was run"),
+    EventRule("testkube_cli_create_testworkflow", (("create", "testworkflow"), ("create", "tw")),
+              (STEPS, TEMPLATES), "a test workflow was created"),
+    EventRule("testkube_cli_run_testworkflow", (("run", "testworkflow"), ("run", "tw")),
+              (DURATION, STATUS, TEMPLATES, CLUSTER_ID), "a test workflow was run"),
+    EventRule("testkube_cli_create_testworkflowtemplate", (("create", "testworkflowtemplate"), ("create", "twt")),
+              (), "a test workflow template was created"),
+    EventRule("testkube_cli_init", (("init",),),
+              (Prop("cluster_type", (Fact("cluster_type"),), _cluster_type, "kind, gke, eks, ... or other"),
+               CLUSTER_ID),
+              "Testkube was installed to a cluster"),
 )
 
 # Properties of the events every command can produce (not tied to a path).
@@ -147,14 +169,23 @@ COMMON_PROPS = {
     "ci": "true when run in CI",
     "ci_provider": "the CI system's name (github-actions, gitlab, ...)",
 }
+HEARTBEAT_COUNTS = {  # heartbeat property -> the state counter it reports (and resets)
+    "dropped_events": "dropped_spool",
+    "rejected_events": "dropped_rejected",
+    "oversized_events": "dropped_oversized",
+    "corrupt_events": "dropped_corrupt",
+}
 GENERAL_EVENTS: dict[str, tuple[str, dict[str, str]]] = {
     "testkube_cli_install": ("first run with this anonymous id", {}),
     "testkube-heartbeat": (
-        "first command of each UTC day",
+        "first command of each UTC day; or `telemetry heartbeat` (a server)",
         {
             "dropped_events": "events the full spool dropped since the last heartbeat",
             "rejected_events": "events a collector rejected (4xx) since the last heartbeat",
             "oversized_events": "events over 32 KB, never sent, since the last heartbeat",
+            "corrupt_events": "spooled events found damaged and dropped since the last heartbeat",
+            "source": "cli (first command of the day) or server (`telemetry heartbeat`)",
+            "cluster_id": "a server's cluster, hashed with this install's key (64 hex)",
         },
     ),
     "testkube_cli_command": (
@@ -172,7 +203,7 @@ GENERAL_EVENTS: dict[str, tuple[str, dict[str, str]]] = {
             "command": "the command path without argument values",
             "error_type": "the exception's class name",
             "exit_code": "the exit status",
-            "message": "the error message, personal data removed, at most 200 characters",
+            "message": "the error in the CLI's own words, everything else replaced (at most 200 characters)",
         },
     ),
     "testkube_cli_telemetry_disabled": (
@@ -189,18 +220,17 @@ def rule_for(path: tuple[str, ...]) -> Optional[EventRule]:
     return None
 
 
-def properties_for(
-    rule: EventRule,
-    params: Mapping[str, Any],
-    facts: Mapping[str, Any],
-    derived: Mapping[str, Any],
-) -> dict[str, Any]:
+def properties_for(rule: EventRule, invocation: Invocation, outcome: Outcome, keyed: Keyed) -> dict[str, Any]:
     """Only the catalogue's properties, each made safe; unusable values left out."""
     values: dict[str, Any] = {}
     for prop in rule.props:
-        where, _, key = prop.source.partition(":")
-        raw = {"param": params, "facts": facts, "derived": derived}[where].get(key)
-        cleaned = prop.clean(raw) if raw is not None else None
+        raw = next((v for v in (s.value(invocation, outcome) for s in prop.sources) if v is not None), None)
+        cleaned = prop.clean(raw, keyed) if raw is not None else None
         if cleaned is not None:
             values[prop.name] = cleaned
     return values
+
+
+def needs_key(rule: Optional[EventRule], facts: Mapping[str, Any]) -> bool:
+    """Whether this command's events need the install's key (a cluster id to hash)."""
+    return rule is not None and any(p is CLUSTER_ID for p in rule.props) and facts.get("cluster_id") is not None

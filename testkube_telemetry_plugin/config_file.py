@@ -1,8 +1,10 @@
-"""Editing `config.toml` and `.testkube.toml` without disturbing the user's text.
+"""Editing `config.toml` and the project file without disturbing the user's text.
 
 tomlkit keeps comments, ordering, whitespace and keys it does not know, so the
-host CLI's own settings can share the file.  Edits run under a lock and are
-written atomically: twenty CLIs starting at once still agree on one anonymous id.
+host CLI's own settings can share the file.  A file that cannot be read as a
+valid config is never rewritten: the user is told which file and line, and
+fixes it.  Edits run under a lock and are written atomically (never through a
+symbolic link), so twenty CLIs starting at once still agree on one id.
 """
 
 from __future__ import annotations
@@ -10,59 +12,54 @@ from __future__ import annotations
 import os
 from typing import Any, Callable, Optional
 
-from .locking import locked
-from .paths import StrPath, atomic_write, read_text
-from .settings import TABLE, toml_error
-
-NEW_FILE_HEADER = (
-    "# Testkube CLI settings.\n"
-    "# Telemetry is anonymous; `testkube disable telemetry` or DO_NOT_TRACK=1 turns it off.\n"
-)
+from . import locking, safefs
+from .config_read import TABLE, parse_config, read_text
 
 
 class ConfigError(Exception):
     """A file that cannot be edited safely; the message is one sentence."""
 
 
-def _lock_path(path: str) -> str:
-    folder, name = os.path.split(path)
-    return os.path.join(folder, f".{name}.lock")
+def new_file_header(product: str, hint: str) -> str:
+    return f"# {product} CLI settings.\n# Telemetry is anonymous; `{hint}` or DO_NOT_TRACK=1 turns it off.\n"
 
 
 def edit_table(
-    path: StrPath, change: Callable[[dict[str, Any]], Optional[dict[str, Any]]]
+    path: str,
+    change: Callable[[dict[str, Any]], Optional[dict[str, Any]]],
+    lock_path: str,
+    header: str = "",
+    private: bool = True,
 ) -> dict[str, Any]:
     """Apply `change` to the file's `[telemetry]` table and save it.
 
     `change` gets the current table (as plain values) and returns the keys to set
     (a value of None removes the key), or None to leave the file untouched.
+    `private` files live in a folder only the user may write (created 0700).
     Returns the table as it is afterwards.
     """
     import tomlkit
 
-    path = os.fspath(path)
     try:
-        with locked(_lock_path(path)):
-            try:
-                text = read_text(path)
-            except FileNotFoundError:
-                text = NEW_FILE_HEADER
-            except IsADirectoryError:
-                raise ConfigError(f"{path}: is a folder, not a file") from None
-            except UnicodeDecodeError:
-                raise ConfigError(f"{path}: is not UTF-8 text") from None
-            try:
-                document = tomlkit.parse(text)
-            except Exception as exc:
-                raise ConfigError(toml_error(path, exc, text)) from None
+        folder = os.path.dirname(path) or "."
+        if private:
+            safefs.private_dir(folder)
+        safefs.private_dir(os.path.dirname(lock_path))
+        with locking.locked(lock_path):
+            text, problem = read_text(path)
+            if problem is not None:
+                raise ConfigError(problem)
+            text = header if text is None else text
+            checked = parse_config(path, text)
+            if checked.problem is not None:
+                raise ConfigError(checked.problem)
+            document = tomlkit.parse(text)
             table = document.get(TABLE)
             if table is None:
                 table = tomlkit.table()
                 document.add(TABLE, table)
-            elif not isinstance(table, dict):
-                raise ConfigError(f"{path}: `{TABLE}` must be a table")
-            plain = table.unwrap() if hasattr(table, "unwrap") else dict(table)
-            updates = change(plain)
+            plain: dict[str, Any] = table.unwrap()
+            updates = change(dict(plain))
             if updates is None:
                 return plain
             for key, value in updates.items():
@@ -71,16 +68,12 @@ def edit_table(
                 else:
                     table[key] = value
             output = tomlkit.dumps(document)
-            if not output.endswith("\n"):
-                output += "\n"
-            atomic_write(path, output.encode("utf-8"))
-            return table.unwrap() if hasattr(table, "unwrap") else dict(table)
+            safefs.write_atomic(path, (output if output.endswith("\n") else output + "\n").encode("utf-8"))
+            result: dict[str, Any] = table.unwrap()
+            return result
     except TimeoutError:
-        raise ConfigError(f"{path}: another testkube process is editing it") from None
+        raise ConfigError(f"{path}: another process is editing it") from None
+    except safefs.UnsafePath as exc:
+        raise ConfigError(str(exc)) from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot be written ({exc.strerror or exc})") from None
-
-
-def set_values(path: StrPath, **values: Any) -> dict[str, Any]:
-    """Set (or, with None, remove) keys in the file's `[telemetry]` table."""
-    return edit_table(path, lambda table: values)

@@ -2,26 +2,25 @@
 
 Scanning every installed distribution with `importlib.metadata` costs tens of
 milliseconds and grows with the environment, and it sits on the path of every
-command.  The result is cached in a small JSON file keyed by everything that can
-change it: the interpreter, the entry-point group, and each `sys.path` entry with
-its modification time (installing or removing a distribution adds or removes a
-`*.dist-info` folder, which changes the folder's mtime).
+command.  The result is cached in a small text file keyed by everything that
+can change it: the interpreter, the entry-point group, and each `sys.path`
+entry with its modification time (installing or removing a distribution adds
+or removes a `*.dist-info` folder, which changes the folder's mtime).  The
+file is plain text, parsed with `str.split`, so reading it imports nothing.
 """
 
 from __future__ import annotations
 
-import json
+import binascii
 import os
 import sys
-from typing import Any, NamedTuple, Optional
+from typing import NamedTuple, Optional
 
-from .paths import StrPath, atomic_write, read_text
+from . import safefs
 
-CACHE_FORMAT = 2
-# `testkube` and `python -m testkube_telemetry_plugin` see different sys.path
-# (the script folder, or the working directory); keep a few keys so that using
-# both, or a few virtual environments sharing one home, does not rescan each time.
-CACHE_KEYS_KEPT = 4
+CACHE_FORMAT = "entry-points-3"
+MAX_CACHE_BYTES = 256 * 1024
+SLOTS_KEPT = 4  # a few environments (console script, `python -m`, venvs) share one home
 
 
 class PluginEntry(NamedTuple):
@@ -34,14 +33,14 @@ class PluginEntry(NamedTuple):
 
 
 def cache_key(group: str) -> str:
-    parts = [str(CACHE_FORMAT), group, sys.executable, sys.version]
+    parts = [CACHE_FORMAT, group, sys.executable, sys.version.replace("\n", " ")]
     for entry in sys.path:
         try:
             mtime = os.stat(entry or ".").st_mtime_ns
         except OSError:
             mtime = -1
-        parts.append(f"{entry}\0{mtime}")
-    return "\n".join(parts)
+        parts.append(f"{entry}={mtime}")
+    return "\x1f".join(part.replace("\n", " ").replace("\x1f", " ") for part in parts)
 
 
 def scan(group: str) -> list[PluginEntry]:
@@ -57,37 +56,62 @@ def scan(group: str) -> list[PluginEntry]:
         seen.add(dist_name.lower())
         for entry_point in dist.entry_points:
             if entry_point.group == group:
-                found.append(
-                    PluginEntry(entry_point.name, entry_point.value, dist_name, dist.version)
-                )
+                found.append(PluginEntry(entry_point.name, entry_point.value, dist_name, dist.version))
     return sorted(found, key=lambda entry: entry.name)
 
 
-def _cache_file(cache_dir: StrPath, group: str) -> str:
-    safe = "".join(ch if ch.isalnum() else "_" for ch in group)
-    return os.path.join(cache_dir, f"entry-points-{safe}.json")
+def _slot(cache_dir: str, group: str, key: str) -> str:
+    safe = "".join(ch if ch.isalnum() else "_" for ch in group)[:60]
+    return os.path.join(cache_dir, f"{safe}-{binascii.crc32(key.encode('utf-8')):08x}.entry-points")
 
 
-def discover(group: str, cache_dir: Optional[StrPath]) -> list[PluginEntry]:
+def _read(path: str, key: str) -> Optional[list[PluginEntry]]:
+    try:
+        lines = safefs.read_bytes(path, MAX_CACHE_BYTES).decode("utf-8").split("\n")
+    except (OSError, UnicodeDecodeError):
+        return None
+    if not lines or lines[0] != key:
+        return None
+    entries = []
+    for line in lines[1:]:
+        if line:
+            fields = line.split("\t")
+            if len(fields) != 4:
+                return None  # not a file we wrote: scan again, and write it anew
+            entries.append(PluginEntry(*fields))
+    return entries
+
+
+def _write(cache_dir: str, path: str, key: str, entries: list[PluginEntry]) -> None:
+    lines = [key] + ["\t".join(entry) for entry in entries if not any("\t" in f or "\n" in f for f in entry)]
+    try:
+        safefs.private_dir(cache_dir)
+        safefs.write_atomic(path, ("\n".join(lines) + "\n").encode("utf-8"), durable=False)
+        prefix = os.path.basename(path).rsplit("-", 1)[0] + "-"
+        slots = sorted((os.path.join(cache_dir, name) for name in os.listdir(cache_dir)
+                        if name.startswith(prefix) and name.endswith(".entry-points")),
+                       key=lambda slot: os.lstat(slot).st_mtime_ns, reverse=True)
+        for old in slots[SLOTS_KEPT:]:
+            safefs.remove(old)
+    except OSError:
+        pass  # a read-only or untrusted folder only costs speed
+
+
+def discover(group: str, cache_dir: Optional[str]) -> list[PluginEntry]:
     """Entry points of `group`, from the cache when nothing that matters changed."""
     key = cache_key(group)
-    path = _cache_file(cache_dir, group) if cache_dir is not None else None
-    known: list[dict[str, Any]] = []
-    if path is not None:
+    path = _slot(cache_dir, group, key) if cache_dir is not None else None
+    if path is not None and cache_dir is not None:
         try:
-            known = [c for c in json.loads(read_text(path)) if isinstance(c, dict)]
-            for cached in known:
-                if cached.get("key") == key:
-                    return [PluginEntry(**entry) for entry in cached["entries"]]
-        except (OSError, ValueError, TypeError, KeyError):
-            known = []
-    entries = scan(group)
-    if path is not None:
-        fresh = {"key": key, "entries": [entry._asdict() for entry in entries]}
-        try:
-            atomic_write(path, json.dumps([fresh, *known][:CACHE_KEYS_KEPT]).encode("utf-8"))
+            safefs.check_dir(cache_dir)  # a folder others can write could name any module to import
+            cached = _read(path, key)
         except OSError:
-            pass  # a read-only home only costs speed
+            cached = None
+        if cached is not None:
+            return cached
+    entries = scan(group)
+    if path is not None and cache_dir is not None:
+        _write(cache_dir, path, key, entries)
     return entries
 
 

@@ -1,7 +1,10 @@
-"""Turning a finished command into Segment `track` messages.
+"""Events as they are spooled, and the Segment messages they become when sent.
 
-The Segment message is the one form an event is spooled in; GA4's form is
-derived from it at send time (`ga4.py`), so both collectors get the same event.
+A spooled record holds a command's events without the anonymous id: the id is
+added when the record is sent (so it lives in one file only, the user's
+config, and `reset` or `disable` leave no copy of it behind).  The one
+exception is the opt-out record, which must still be sendable after the id is
+gone, and carries its own.
 """
 
 from __future__ import annotations
@@ -11,21 +14,30 @@ import os
 import time
 from typing import TYPE_CHECKING, Any, Mapping, Optional
 
-from . import __version__, catalogue
+from . import __version__
 from .environment import ci_provider, platform_facts
 
 if TYPE_CHECKING:
-    from .invocation import Invocation, Outcome
+    from .host import Host
 
 LIBRARY = {"name": "testkube-telemetry-plugin", "version": __version__}
 # Segment's HTTP tracking API rejects messages over 32 KB.
 MAX_MESSAGE_BYTES = 32 * 1024
+RECORD_FORMAT = 1
 
+# Canonical names, as Testkube's own CLI sends them; another host's stem
+# replaces "testkube" (`event_name`).
 INSTALL = "testkube_cli_install"
 HEARTBEAT = "testkube-heartbeat"
 COMMAND = "testkube_cli_command"
 ERROR = "testkube_cli_error"
 OPT_OUT = "testkube_cli_telemetry_disabled"
+
+
+def event_name(host: Host, canonical: str) -> str:
+    """`testkube_cli_command` for testkube, `mycli_cli_command` for a host named mycli."""
+    stem = "".join(ch if ch.isalnum() else "_" for ch in host.stem.lower())
+    return stem + canonical[len("testkube"):] if canonical.startswith("testkube") else canonical
 
 
 def iso_timestamp(epoch: Optional[float] = None) -> str:
@@ -44,96 +56,55 @@ def new_message_id() -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
-def base_properties(host: str, host_version: str) -> dict[str, Any]:
+def base_properties(host: Host) -> dict[str, Any]:
+    """The properties every event carries: nothing that tells one machine from another."""
     provider = ci_provider()
     return {
         **platform_facts(),
         # Set by the host's code, not typed by the user: bounded, not scrubbed.
-        "host": host[:40],
-        "host_version": host_version[:40],
+        "host": host.display_name[:40],
+        "host_version": host.version[:40],
         "plugin_version": __version__,
         "ci": provider is not None,
         "ci_provider": provider,
     }
 
 
-def track(
-    event: str,
-    anonymous_id: str,
-    properties: Mapping[str, Any],
-    epoch: Optional[float] = None,
-) -> dict[str, Any]:
-    """A Segment `track` message with the fields of the seed's example."""
-    props = {key: value for key, value in properties.items() if value is not None}
+def new_event(name: str, properties: Mapping[str, Any], epoch: Optional[float] = None) -> dict[str, Any]:
     return {
-        "type": "track",
-        "event": event,
-        "anonymousId": anonymous_id,
+        "event": name,
         "messageId": new_message_id(),
         "timestamp": iso_timestamp(epoch),
+        "properties": {key: value for key, value in properties.items() if value is not None},
+    }
+
+
+def new_record(host: Host, events: list[dict[str, Any]], anonymous_id: Optional[str] = None) -> dict[str, Any]:
+    record: dict[str, Any] = {"v": RECORD_FORMAT, "host": host.display_name[:40],
+                              "host_version": host.version[:40], "events": events}
+    if anonymous_id is not None:
+        record["anonymousId"] = anonymous_id  # only the opt-out record: sent after the id is gone
+    return record
+
+
+def segment_message(record: Mapping[str, Any], event: Mapping[str, Any], anonymous_id: str) -> dict[str, Any]:
+    """The Segment `track` message for one spooled event, with the fields of the seed's example."""
+    props = event["properties"]
+    return {
+        "type": "track",
+        "event": event["event"],
+        "anonymousId": record.get("anonymousId") or anonymous_id,
+        "messageId": event["messageId"],
+        "timestamp": event["timestamp"],
         "context": {
             "library": dict(LIBRARY),
             "os": {"name": props.get("os")},
-            "app": {"name": props.get("host"), "version": props.get("host_version")},
+            "app": {"name": record.get("host"), "version": record.get("host_version")},
         },
         "integrations": {},
-        "properties": props,
+        "properties": dict(props),
     }
 
 
 def fits(message: Mapping[str, Any]) -> bool:
     return len(json.dumps(message, separators=(",", ":")).encode()) <= MAX_MESSAGE_BYTES
-
-
-def command_events(
-    invocation: Invocation, outcome: Outcome, base: Mapping[str, Any]
-) -> list[tuple[str, dict[str, Any]]]:
-    """(event, properties) pairs for one finished command."""
-    path = invocation.subcommand
-    command = " ".join(path) or "(none)"
-    found: list[tuple[str, dict[str, Any]]] = [
-        (
-            COMMAND,
-            {
-                **base,
-                "command": command,
-                "exit_code": outcome.exit_code,
-                "status": outcome.status,
-                "duration_ms": round(outcome.duration_ms, 1),
-            },
-        )
-    ]
-    rule = catalogue.rule_for(path)
-    if rule is not None and outcome.status != "usage_error":
-        derived = {
-            "duration_ms": round(outcome.duration_ms, 1),
-            "status": outcome.status,
-            "test_source": catalogue.source_kind(invocation.params),
-        }
-        props = catalogue.properties_for(rule, invocation.params, invocation.facts, derived)
-        found.append((rule.event, {**base, **props}))
-    if outcome.exit_code != 0:
-        exception = outcome.exception
-        message = ""
-        if exception is not None:
-            import click
-
-            from .scrub import scrub  # compiles its patterns: only when a command failed
-
-            if isinstance(exception, click.ClickException):
-                message = exception.format_message()
-            else:
-                message = str(exception)
-        found.append(
-            (
-                ERROR,
-                {
-                    **base,
-                    "command": command,
-                    "error_type": type(exception).__name__ if exception else "Exit",
-                    "exit_code": outcome.exit_code,
-                    "message": scrub(message) if message else "",
-                },
-            )
-        )
-    return found

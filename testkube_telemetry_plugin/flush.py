@@ -1,62 +1,112 @@
-"""`testkube telemetry flush`: deliver now, in the foreground, and say how it went."""
+"""`telemetry flush`: deliver now, in the foreground, and never leave the user guessing.
+
+Delivery runs in a worker thread while this one watches the clock: within a
+second the user is told which collector we are waiting for, a terminal shows
+progress, and at `--timeout` the command ends (the worker is abandoned; what
+it had not sent stays spooled), however slowly the collector answers.
+"""
 
 from __future__ import annotations
 
 import sys
+import threading
 import time
+from typing import Optional
 
 import click
 
-from . import locking, paths
+from . import locking
+from .scheduler import lock_path
 from .settings import Settings
+from .sinks import sinks_for
 from .spool import Spool
 
-WAIT_FOR_FLUSHER_S = 15.0
-DEADLINE_S = 120.0
 ATTEMPTS = 3
-PROGRESS_FROM_EVENTS = 200
+SAY_WAITING_AFTER_S = 1.0
 
 
-def flush_now(settings: Settings) -> int:
+def flush_now(settings: Settings, timeout_s: float) -> int:
     """Exit code: 0 when everything pending was delivered, 1 otherwise."""
     if not settings.enabled:
         click.echo(f"Telemetry is off ({settings.decision.reason}); nothing is sent.")
         return 0
     if settings.debug:
-        click.echo("TESTKUBE_TELEMETRY_DEBUG is set: events are printed, never sent.")
+        click.echo("Telemetry debug mode is on: events are printed, never sent.")
         return 0
-    folder = paths.telemetry_dir()
-    spool = Spool.of(folder)
-    total = spool.count(settings.sinks)
+    sinks = sinks_for(settings)
+    spool = Spool(f"{settings.paths.telemetry}/spool")
+    total = sum(sum(e.events for e in spool.pending_for(sink.name)) for sink in sinks)
+    if not sinks:
+        click.echo("No collector is configured: events stay on this machine.")
+        return 0
     if total == 0:
         click.echo("Nothing to send.")
         return 0
-    from .flusher import lock_path
-
-    fd = locking.acquire(lock_path(folder), WAIT_FOR_FLUSHER_S)
+    started = time.monotonic()
+    deadline = started + timeout_s
+    fd = locking.acquire(lock_path(settings.paths), min(2.0, timeout_s))
     if fd is None:
-        click.echo("A background flusher is still delivering; try again shortly.", err=True)
-        return 1
-    try:
-        from .delivery import deliver
+        click.echo("Waiting for the background flusher to finish...", err=True)
+        fd = locking.acquire(lock_path(settings.paths), max(0.0, deadline - time.monotonic()))
+        if fd is None:
+            click.echo(f"A background flusher is still delivering after {timeout_s:g} s; try again later.", err=True)
+            return 1
+    from .delivery import Report, deliver
 
-        deadline = time.monotonic() + DEADLINE_S
-        if total >= PROGRESS_FROM_EVENTS:
-            with click.progressbar(
-                length=total * len(settings.sinks), label="Sending", file=sys.stderr
-            ) as bar:
-                report = deliver(
-                    settings, folder, deadline, respect_backoff=False, attempts=ATTEMPTS,
-                    on_progress=bar.update,
-                )
-        else:
-            report = deliver(settings, folder, deadline, respect_backoff=False, attempts=ATTEMPTS)
-    finally:
-        locking.release(fd)
-    for sink, result in report.sinks.items():
-        click.echo(
-            f"{sink}: {result.sent} sent, {result.kept} kept for retry, {result.dropped} dropped"
-        )
+    outcome: list[Report] = []
+    progress = _Progress(total * len(sinks))
+
+    def work() -> None:
+        try:
+            outcome.append(deliver(settings, deadline, respect_backoff=False, attempts=ATTEMPTS,
+                                   on_progress=progress.advance))
+        finally:
+            locking.release(fd)
+
+    worker = threading.Thread(target=work, name="telemetry-flush", daemon=True)
+    worker.start()
+    worker.join(SAY_WAITING_AFTER_S)
+    if worker.is_alive():
+        names = ", ".join(f"{sink.name} ({sink.url or sink.problem})" for sink in sinks)
+        click.echo(f"Waiting for {names}... (at most {timeout_s:g} s; --timeout to change)", err=True)
+    while worker.is_alive() and time.monotonic() < deadline:
+        progress.show()
+        worker.join(0.2)
+    progress.done()
+    if not outcome:
+        click.echo(f"Gave up after {timeout_s:g} s: the collector did not finish answering; "
+                   "what was not confirmed stays spooled.", err=True)
+        return 1
+    for name, result in outcome[0].sinks.items():
+        click.echo(f"{name}: {result.sent} sent, {result.kept} kept for retry, {result.dropped} dropped")
         for error in dict.fromkeys(result.errors):
             click.echo(f"  {error}", err=True)
-    return 0 if report.complete else 1
+    return 0 if outcome[0].complete else 1
+
+
+class _Progress:
+    """A progress line on a terminal's stderr; nothing when stderr is a pipe or a file."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.sent = 0
+        self.shown: Optional[str] = None
+        try:
+            self.tty = sys.stderr.isatty()
+        except (AttributeError, ValueError):
+            self.tty = False
+
+    def advance(self, events: int) -> None:
+        self.sent += events
+
+    def show(self) -> None:
+        if self.tty and self.total:
+            line = f"\rSending: {self.sent}/{self.total} events"
+            if line != self.shown:
+                sys.stderr.write(line)
+                sys.stderr.flush()
+                self.shown = line
+
+    def done(self) -> None:
+        if self.shown is not None:
+            sys.stderr.write("\n")

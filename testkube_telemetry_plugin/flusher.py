@@ -1,126 +1,106 @@
 """The detached flusher: one process at a time delivers the spool, then goes away.
 
-The CLI never waits for the network: after spooling, it starts this module as a
-detached process (new session, no inherited stdio, no console window) unless one
-is already running (`flusher.lock` is held) or the collector asked for a pause
-(back-off in `state.json`).  The flusher stays a few seconds after the spool
-empties, so a burst of commands starts one process, not one each, and it exits
-within `HARD_LIMIT_S` whatever the network does.
+It stays a few seconds after the spool empties, so a burst of commands starts
+one process, not one each, and it exits within `HARD_LIMIT_S` whatever the
+network does.  If telemetry was turned off meanwhile, it sends only what
+`disable` handed over (the opt-out event) and leaves.
 """
 
 from __future__ import annotations
 
 import os
-import sys
 import threading
 import time
-from typing import Any, Optional
+import traceback
 
-from . import locking, paths
-from .destinations import sink_problem
-from .paths import StrPath
-from .settings import Settings
+from . import locking, safefs
+from .host import Host
+from .paths import paths_of
+from .scheduler import HOST_ENV, host_from_env, lock_path
+from .settings import Settings, load_settings
 from .spool import Spool
-from .state import backoff_until, read_state
 
 SOFT_LIFETIME_S = 20.0  # no new batch is started after this
 HARD_LIMIT_S = 30.0  # the process is gone by then, whatever the network does
 IDLE_S = 3.0  # stay this long for more events before exiting
 POLL_S = 0.1
-
-_spawned: list[Any] = []  # Popen objects kept so Python does not warn they still run
-
-
-def lock_path(folder: StrPath) -> str:
-    return os.path.join(folder, "flusher.lock")
+MAX_LOG_BYTES = 64 * 1024
 
 
-def start_if_needed(settings: Settings, folder: StrPath, state: Optional[dict[str, Any]] = None) -> bool:
-    """Start a detached flusher when useful; never raises, never waits."""
-    try:
-        # The lock probe first: a flusher is usually still running (it lingers),
-        # and then the URL checks (which import urllib) are not needed at all.
-        if locking.is_held(lock_path(folder)) or not _pending_for_any_sink(settings, folder, state):
-            return False
-        import subprocess
+def _deliverable(settings: Settings, spool: Spool) -> bool:
+    """Records wait for a collector that is neither backing off nor misconfigured."""
+    from . import state as state_module
+    from .sinks import sinks_for
 
-        options: dict[str, Any] = {}
-        if sys.platform == "win32":
-            options["creationflags"] = (
-                subprocess.CREATE_NEW_PROCESS_GROUP
-                | subprocess.DETACHED_PROCESS
-                | subprocess.CREATE_NO_WINDOW
-            )
-        else:
-            options["start_new_session"] = True
-        env = dict(os.environ, **{paths.HOME_ENV: os.path.realpath(paths.home_dir())})
-        process = subprocess.Popen(
-            [sys.executable, "-m", "testkube_telemetry_plugin.flusher"],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            close_fds=True,
-            cwd=os.fspath(folder),
-            env=env,
-            **options,
-        )
-        _spawned.append(process)
-        return True
-    except Exception:
-        return False
-
-
-def _pending_for_any_sink(
-    settings: Settings, folder: StrPath, state: Optional[dict[str, Any]]
-) -> bool:
-    spool = Spool.of(folder)
-    state = read_state(folder) if state is None else state
     now = time.time()
-    for sink in settings.sinks:
-        if backoff_until(state, sink) <= now and spool.chunks(sink) and sink_problem(settings, sink) is None:
+    current = state_module.load(settings.paths.telemetry)
+    return any(
+        sink.problem is None and current.retry_at(sink.name, now) <= now and spool.pending_for(sink.name)
+        for sink in sinks_for(settings)
+    )
+
+
+def _work(host: Host, spool: Spool, soft_deadline: float) -> bool:
+    """Deliver while there is work; True when telemetry was turned off (nothing more to do)."""
+    from .delivery import deliver
+    from .opt_out import is_opt_out, purge_after_opt_out
+
+    folder = paths_of(host).telemetry
+    while time.monotonic() < soft_deadline:
+        settings = load_settings(host, cwd=folder)
+        if not settings.enabled:
+            handed_over = frozenset(e for e in spool.entries() if is_opt_out(spool, e))
+            if handed_over:  # `disable` left its event to us: send it, then clear up as it would have
+                deliver(settings, soft_deadline, respect_backoff=False, only=handed_over.__contains__)
+                purge_after_opt_out(settings)
             return True
+        if _deliverable(settings, spool):
+            deliver(settings, soft_deadline, still_enabled=lambda: load_settings(host, cwd=folder).enabled)
+            continue
+        seen = spool.counts()
+        idle_until = time.monotonic() + IDLE_S
+        while time.monotonic() < min(idle_until, soft_deadline):
+            time.sleep(POLL_S)
+            if spool.counts() != seen or not load_settings(host, cwd=folder).enabled:
+                break
+        else:
+            return False
     return False
 
 
-def run(folder: StrPath) -> None:
+def run(host: Host) -> None:
     """Deliver until the spool stays empty for IDLE_S or the lifetime is over."""
-    from .delivery import deliver
-    from .settings import load_settings
-
-    started = time.monotonic()
-    soft_deadline = started + SOFT_LIFETIME_S
-    fd = locking.acquire(lock_path(folder))
-    while fd is not None:
+    paths = paths_of(host)
+    spool = Spool(os.path.join(paths.telemetry, "spool"))
+    soft_deadline = time.monotonic() + SOFT_LIFETIME_S
+    while True:
+        fd = locking.acquire(lock_path(paths))
+        if fd is None:
+            return
         try:
-            while time.monotonic() < soft_deadline:
-                settings = load_settings(cwd=folder)
-                if not settings.enabled:
-                    return
-                if _pending_for_any_sink(settings, folder, None):
-                    deliver(
-                        settings,
-                        folder,
-                        soft_deadline,
-                        still_enabled=lambda: load_settings(cwd=folder).enabled,
-                    )
-                    continue
-                idle_until = time.monotonic() + IDLE_S
-                while time.monotonic() < min(idle_until, soft_deadline):
-                    time.sleep(POLL_S)
-                    if _pending_for_any_sink(settings, folder, None):
-                        break
-                else:
-                    break
+            spool.recount()
+            if _work(host, spool, soft_deadline):
+                return
         finally:
             locking.release(fd)
-        # A command that saw our lock held did not start a flusher: its events
-        # were spooled before it looked, so one last look here catches them.
-        settings = load_settings(cwd=folder)
-        if time.monotonic() >= soft_deadline or not settings.enabled:
+        # A command that saw our lock held started no flusher: its events were
+        # spooled before it looked, so one last look here catches them.
+        settings = load_settings(host, cwd=paths.telemetry)
+        if time.monotonic() >= soft_deadline or not settings.enabled or not _deliverable(settings, spool):
             return
-        if not _pending_for_any_sink(settings, folder, None):
-            return
-        fd = locking.acquire(lock_path(folder))
+
+
+def _log_failure(host: Host) -> None:
+    """Nobody is watching: keep the reason where `--debug` users and bug reports find it."""
+    try:
+        folder = paths_of(host).telemetry
+        safefs.private_dir(folder)
+        path = os.path.join(folder, "flusher.log")
+        size = safefs.append(path, traceback.format_exc()[-4000:].encode("utf-8", "replace"))
+        if size > MAX_LOG_BYTES:
+            safefs.remove(path)
+    except OSError:
+        pass
 
 
 def main() -> None:
@@ -128,18 +108,14 @@ def main() -> None:
     watchdog = threading.Timer(HARD_LIMIT_S, os._exit, args=(0,))
     watchdog.daemon = True
     watchdog.start()
+    host = None
     try:
-        run(paths.telemetry_dir())
+        host = host_from_env(os.environ[HOST_ENV])
+        os.chdir(paths_of(host).telemetry)  # hold no user's folder open
+        run(host)
     except Exception:
-        # Nobody is watching; the events stay spooled for the next try, and the
-        # reason is kept where `--debug` users and bug reports can find it.
-        import traceback
-
-        try:
-            with open(os.path.join(paths.telemetry_dir(), "flusher.log"), "a", encoding="utf-8") as log:
-                log.write(traceback.format_exc()[-4000:])
-        except OSError:
-            pass
+        if host is not None:
+            _log_failure(host)
     finally:
         os._exit(0)
 

@@ -79,15 +79,7 @@ def to_event(message: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def request_bodies(messages: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Request bodies of at most 25 events, one client id each."""
-    by_client: dict[str, list[dict[str, Any]]] = {}
-    for message in messages:
-        by_client.setdefault(str(message.get("anonymousId")), []).append(to_event(message))
-    bodies = []
-    for client_id, events in by_client.items():
-        for start in range(0, len(events), MAX_EVENTS_PER_REQUEST):
-            bodies.append(
-                {"client_id": client_id, "events": events[start : start + MAX_EVENTS_PER_REQUEST]}
-            )
-    return bodies
+def request_body(messages: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """One request: at most 25 events of one client (the batch loop sees to both)."""
+    client_id = str(messages[0].get("anonymousId")) if messages else ""
+    return {"client_id": client_id, "events": [to_event(message) for message in messages]}

@@ -1,48 +1,91 @@
-"""What a hook is told about the running command, and how it ended."""
+"""What a hook is told about one command that ran, and how it ended."""
 
 from __future__ import annotations
 
 import contextvars
-from typing import Any, NamedTuple, Optional
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Optional
+
+if TYPE_CHECKING:
+    from .host import Host
 
 # Plain classes rather than dataclasses: every command of the host CLI imports
 # this module, and generating dataclass methods costs more than the rest of it.
 
 
 class Invocation:
-    """One run of the host CLI, filled in as Click resolves the command.
+    """One command run by the host CLI.
 
     `facts` is for the running command: `current_invocation().facts["steps"] = 4`
-    lets a command tell plugins what only it knows.  `params` holds the leaf
-    command's parsed values, `param_sources` where each came from
-    (`COMMANDLINE`, `ENVIRONMENT`, `DEFAULT`, `DEFAULT_MAP` or `PROMPT`).
+    lets a command tell plugins what only it knows.  `params` holds the command's
+    parsed values (by Python name), `options` the same values by the flags the
+    user types (``{"--type": "k6/script"}``), `param_sources` where each came
+    from (`COMMANDLINE`, `ENVIRONMENT`, `DEFAULT`, `DEFAULT_MAP` or `PROMPT`).
+
+    `typed` holds every value the user supplied for this run (argv tokens that
+    are not the CLI's own words, and parameter values from anywhere), and
+    `own_words` the CLI's own command names and option flags: a plugin that
+    sends text anywhere must remove the first and may keep the second.
     """
 
     def __init__(
         self,
         command_path: tuple[str, ...],
-        host_name: str,
-        host_version: str,
+        host: Host,
         started_at: float,
         params: Optional[dict[str, Any]] = None,
         param_sources: Optional[dict[str, str]] = None,
+        options: Optional[dict[str, Any]] = None,
         facts: Optional[dict[str, Any]] = None,
+        argv: tuple[str, ...] = (),
+        words: Optional[Callable[[], tuple[frozenset[str], frozenset[str]]]] = None,
+        report: Optional[Callable[[str], None]] = None,
     ) -> None:
         self.command_path = command_path
-        self.host_name = host_name
-        self.host_version = host_version
+        self.host = host
         self.started_at = started_at
         self.params: dict[str, Any] = {} if params is None else params
         self.param_sources: dict[str, str] = {} if param_sources is None else param_sources
+        self.options: dict[str, Any] = {} if options is None else options
         self.facts: dict[str, Any] = {} if facts is None else facts
+        self.argv = argv
+        self._words = words
+        self._derived: Optional[tuple[frozenset[str], frozenset[str]]] = None
+        self._report = report
 
     def __repr__(self) -> str:
         return f"Invocation(command_path={self.command_path!r}, params={self.params!r}, facts={self.facts!r})"
 
     @property
+    def host_name(self) -> str:
+        return self.host.display_name
+
+    @property
+    def host_version(self) -> str:
+        return self.host.version
+
+    @property
     def subcommand(self) -> tuple[str, ...]:
         """The path without the program name, e.g. ``("create", "test")``."""
         return self.command_path[1:]
+
+    def _typed_and_own(self) -> tuple[frozenset[str], frozenset[str]]:
+        # Worked out on first use: only a plugin that sends text needs them.
+        if self._derived is None:
+            self._derived = self._words() if self._words is not None else (frozenset(), frozenset())
+        return self._derived
+
+    @property
+    def typed(self) -> frozenset[str]:
+        return self._typed_and_own()[0]
+
+    @property
+    def own_words(self) -> frozenset[str]:
+        return self._typed_and_own()[1]
+
+    def report(self, message: str) -> None:
+        """A plugin's diagnostic: the host shows it on stderr in debug mode only."""
+        if self._report is not None:
+            self._report(message)
 
 
 class Outcome(NamedTuple):
@@ -67,7 +110,7 @@ class Outcome(NamedTuple):
 
 
 _current: contextvars.ContextVar[Optional[Invocation]] = contextvars.ContextVar(
-    "testkube_invocation", default=None
+    "hooked_invocation", default=None
 )
 
 

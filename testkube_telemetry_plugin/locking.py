@@ -1,7 +1,8 @@
 """Advisory file locks shared by every CLI process and the flusher.
 
 `fcntl.flock` locks belong to an open file and vanish with the process, so a
-crashed or SIGKILLed holder never leaves a stale lock behind.
+crashed or SIGKILLed holder never leaves a stale lock behind.  Lock files are
+opened like every other file: never through a symbolic link.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import time
 from contextlib import contextmanager
 from typing import Iterator, Optional
 
-from .paths import StrPath
+from .safefs import open_file
 
 try:
     import fcntl
@@ -31,10 +32,9 @@ def _try_lock(fd: int) -> bool:
     return True
 
 
-def acquire(path: StrPath, timeout_s: float = 0.0) -> Optional[int]:
+def acquire(path: str, timeout_s: float = 0.0) -> Optional[int]:
     """An open descriptor holding the lock, or None if another holder kept it."""
-    os.makedirs(os.path.dirname(os.fspath(path)) or ".", mode=0o700, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    fd = open_file(path, os.O_RDWR | os.O_CREAT)
     deadline = time.monotonic() + timeout_s
     while True:
         if _try_lock(fd):
@@ -49,10 +49,8 @@ def release(fd: int) -> None:
     os.close(fd)  # closing the descriptor drops the lock
 
 
-def is_held(path: StrPath) -> bool:
+def is_held(path: str) -> bool:
     """Whether some process holds the lock at `path` right now."""
-    if not os.path.exists(path):
-        return False
     try:
         fd = acquire(path)
     except OSError:
@@ -64,12 +62,12 @@ def is_held(path: StrPath) -> bool:
 
 
 @contextmanager
-def locked(path: StrPath, timeout_s: float = 5.0) -> Iterator[None]:
+def locked(path: str, timeout_s: float = 5.0) -> Iterator[int]:
     """Hold the lock for the block; raises TimeoutError if it cannot be had."""
     fd = acquire(path, timeout_s)
     if fd is None:
         raise TimeoutError(f"{path} is locked by another process")
     try:
-        yield
+        yield fd
     finally:
         release(fd)

@@ -1,39 +1,72 @@
-"""Opting out: one last event, then nothing pending and no id left behind.
+"""Opting out: one last event, then nothing pending and nothing identifying left.
 
 As Dart's unified_analytics does: the opt-out event is the last thing sent,
-what was still waiting is deleted rather than sent, and the anonymous id goes.
+what was still waiting is deleted rather than sent, and the anonymous id, the
+salt, the sent log and every cache go.  If a flusher is busy, `disable` waits
+for it within the inline deadline; if it is still busy (a slow collector), the
+event is handed to it: a flusher that finds telemetry off sends only the
+opt-out record, then clears everything.
 """
 
 from __future__ import annotations
 
-from contextlib import suppress
+import os
+import shutil
+from typing import Optional
 
-from . import paths
-from .events import OPT_OUT, base_properties, track
-from .recorder import deliver_inline
+from . import safefs
+from .events import OPT_OUT, base_properties, event_name, new_event, new_record
+from .fastpath import forget_summary
 from .settings import Settings
-from .spool import Spool
-from .state import updating_state
+from .spool import BadRecord, Entry, Spool
 
 
-def send_opt_out(settings: Settings, host: str, host_version: str, scope: str, purge: bool) -> None:
-    """Queue and deliver the opt-out event within the deadline; never raises.
+def is_opt_out(spool: Spool, entry: Entry) -> bool:
+    """Only the opt-out record carries its own id."""
+    try:
+        record = spool.load(entry)
+    except BadRecord:
+        return False
+    return bool(record and record.get("anonymousId"))
 
-    `settings` are those from before the change: they hold the id and sinks.
-    With `purge`, what was pending goes first and the local state goes after.
-    """
-    folder = paths.telemetry_dir()
-    spool = Spool.of(folder)
+
+def send_opt_out(before: Settings, scope: str, purge: bool) -> Optional[str]:
+    """Queue and deliver the opt-out event; returns what to tell the user, if anything. Never raises."""
+    from .debug import print_events
+    from .scheduler import deliver_inline, flusher_running
+
+    paths = before.paths
+    spool = Spool(os.path.join(paths.telemetry, "spool"))
+    note = None
     try:
         if purge:
             spool.purge()
-        if settings.anonymous_id is not None and not settings.debug:
-            properties = {**base_properties(host, host_version), "scope": scope}
-            spool.append(settings.sinks, [track(OPT_OUT, settings.anonymous_id, properties)])
-            deliver_inline(settings, folder, respect_backoff=False)
+        if before.enabled and before.anonymous_id is not None:
+            host = before.host
+            event = new_event(event_name(host, OPT_OUT), {**base_properties(host), "scope": scope})
+            record = new_record(host, [event], anonymous_id=before.anonymous_id)
+            if before.debug:
+                print_events(record, before.anonymous_id)
+            else:
+                spool.append(record)
+                delivered = deliver_inline(host, before.deadline_s, wait_for_lock_s=before.deadline_s / 2,
+                                           respect_backoff=False, only=lambda e: is_opt_out(spool, e),
+                                           ignore_disabled=True)
+                if not delivered and flusher_running(paths):
+                    note = "The opt-out event is handed to the running flusher, which then clears what is left."
     except Exception:
         pass  # opting out must succeed even when the network does not
-    if purge:
-        spool.purge()
-        with suppress(OSError, TimeoutError), updating_state(folder) as state:
-            state.clear()
+    if purge and note is None:
+        purge_after_opt_out(before)
+    return note
+
+
+def purge_after_opt_out(settings: Settings) -> None:
+    """Delete every trace of telemetry under the home: records, state, sent log, caches."""
+    paths = settings.paths
+    shutil.rmtree(paths.telemetry, ignore_errors=True)
+    try:
+        forget_summary(paths)
+    except OSError:
+        pass
+    safefs.remove(os.path.join(paths.cache, "config-summary"))

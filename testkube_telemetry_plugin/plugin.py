@@ -1,8 +1,8 @@
 """The telemetry plugin's hook implementations: thin, importing little.
 
-Registered through the `testkube.plugins` entry point as `telemetry`.  The
-post-command hook hands the finished command to `recorder`; the commands live in
-`commands`.  Both are imported only when needed.
+Registered through the `testkube.plugins` entry point as `telemetry`, or by a
+host that declares `Host(telemetry=Telemetry(...))`.  Everything it shows or
+writes is named after the host it runs in.
 """
 
 from __future__ import annotations

@@ -1,35 +1,31 @@
-"""From a finished command to spooled events, cheaply and without ever raising.
+"""From a finished command to one spooled record, cheaply and without ever raising.
 
-This is the post-command hook's body.  It reads the settings, decides which
-events are due, writes them to the spool and makes sure a flusher will deliver
-them; the network is never touched here (except with `delivery = inline`, and
-then within a hard deadline).
+This is the post-command hook's body.  It answers "is telemetry on?" from the
+fast path, builds the command's events, adds the install event (with a new
+id) and the day's heartbeat when due, writes one record, and makes sure a
+flusher will deliver it.  The network is never touched here, except with
+`delivery = inline`, and then within a hard deadline.
 """
 
 from __future__ import annotations
 
 import os
-import sys
 import time
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
-from . import paths
-from .paths import StrPath
-from .settings import Settings, disabling_env, load_settings
-from .state import read_state, updating_state
+from . import safefs
+from . import state as state_module
+from .catalogue import HEARTBEAT_COUNTS, Keyed
+from .events import HEARTBEAT, INSTALL, base_properties, event_name, new_event, new_record
+from .fastpath import Quick, quick_settings
+from .host import Host
+from .settings import disabling_env
+from .spool import Spool
 
 if TYPE_CHECKING:
     from .invocation import Invocation, Outcome
 
 EventPairs = list[tuple[str, dict[str, Any]]]
-# Heartbeat property -> the state.json counter it reports (and resets):
-# events the spool cap dropped, batches a collector rejected (4xx), and
-# messages over Segment's 32 KB limit.
-HEARTBEAT_COUNTERS = {
-    "dropped_events": "dropped_spool",
-    "rejected_events": "dropped_rejected",
-    "oversized_events": "dropped_oversized",
-}
 OWN_GROUP = "telemetry"
 
 
@@ -40,152 +36,128 @@ def is_own_command(path: tuple[str, ...]) -> bool:
 
 def record_command(invocation: Invocation, outcome: Outcome) -> None:
     """The post-command hook: never raises, never changes the command's result."""
+    host = invocation.host
     try:
-        if is_own_command(invocation.subcommand):
-            return
-        if disabling_env(os.environ) is not None:
+        if is_own_command(invocation.subcommand) or disabling_env(host, os.environ) is not None:
             return  # switched off for this process: not even the config is read
-        settings = load_settings()
-        if not settings.enabled:
-            _maybe_ask_consent(settings)
+        quick = quick_settings(host, os.environ)
+        if not quick.decision.enabled:
+            if quick.decision.source == "default" and quick.consent == "opt-in":
+                _maybe_ask_consent(host, quick)
             return
-        from .events import command_events
+        from .catalogue import needs_key, rule_for
+        from .command_events import command_events
 
-        record(
-            settings,
-            invocation.host_name,
-            invocation.host_version,
-            lambda base: command_events(invocation, outcome, base),
-        )
+        keyed = needs_key(rule_for(invocation.subcommand), invocation.facts)
+        record(host, quick, lambda key: command_events(invocation, outcome, key), keyed)
     except Exception as exc:
-        from .host import debug_enabled
-
-        if debug_enabled():
-            print(f"telemetry: not recorded: {type(exc).__name__}: {exc}", file=sys.stderr)
+        invocation.report(f"telemetry: not recorded: {type(exc).__name__}: {exc}")
 
 
-def _maybe_ask_consent(settings: Settings) -> None:
-    if settings.consent != "opt-in" or settings.decision.source != "default":
-        return
-    folder = paths.telemetry_dir()
-    if read_state(folder).get("consent_asked"):
-        return
+def _maybe_ask_consent(host: Host, quick: Quick) -> None:
     from .environment import is_interactive
 
-    if not is_interactive():
+    folder = quick.paths.telemetry
+    if not is_interactive() or state_module.load(folder).consent_asked:
         return
-    from .config_file import set_values
-    from .notice import ask_consent
+    from .config_file import edit_table, new_file_header
+    from .notice import ask_consent, hint
 
-    with updating_state(folder) as state:
-        state["consent_asked"] = True
-    set_values(paths.config_path(), enabled=ask_consent())
-
-
-def _due(state: dict[str, Any], anonymous_id: str, today: str) -> dict[str, bool]:
-    return {
-        "notice": not state.get("notice_shown"),
-        "install": state.get("install_sent_for") != anonymous_id,
-        "heartbeat": state.get("heartbeat_day") != today,
-    }
+    with state_module.updating(folder) as box:
+        box.state = box.state._replace(consent_asked=True)
+    answer = ask_consent(host)
+    paths = quick.paths
+    edit_table(paths.config, lambda table: {"enabled": answer}, paths.config_lock,
+               new_file_header(host.product, hint(host)))
 
 
-def record(
-    settings: Settings,
-    host: str,
-    host_version: str,
-    make_events: Callable[[dict[str, Any]], EventPairs],
-) -> None:
-    """Spool the due events (install, heartbeat, then `make_events`'s) and deliver."""
-    from .events import HEARTBEAT, INSTALL, base_properties, fits, track
+def _identity(host: Host, quick: Quick, need_salt: bool) -> tuple[Optional[str], Optional[str], bool]:
+    """(id, salt, created now); the config is read only when the id is missing or a key is needed."""
+    if quick.has_id and not need_salt:
+        return None, None, False
+    from .anonymous_id import ensure_anonymous_id
+    from .config_file import new_file_header
+    from .notice import hint
 
-    folder = paths.telemetry_dir()
-    anonymous_id = settings.anonymous_id
-    if anonymous_id is None:
-        from .identity import ensure_anonymous_id
+    paths = quick.paths
+    return ensure_anonymous_id(paths.config, paths.config_lock, new_file_header(host.product, hint(host)))
 
-        anonymous_id = ensure_anonymous_id(paths.config_path())
-    base = base_properties(host, host_version)
+
+def record(host: Host, quick: Quick, make_events: Callable[[Keyed], EventPairs], need_salt: bool = False) -> None:
+    """Spool the due events (install, heartbeat, then `make_events`'s) and see to delivery."""
+    paths = quick.paths
+    if quick.debug:
+        _print_only(host, quick, make_events)
+        return
+    anonymous_id, salt, created = _identity(host, quick, need_salt)
+
+    def keyed(raw: str) -> str:
+        from .anonymous_id import keyed_hash
+
+        assert salt is not None
+        return keyed_hash(salt, "cluster", raw)
+
+    base = base_properties(host)
+    pairs: EventPairs = ([(INSTALL, {})] if created else []) + make_events(keyed)
+    events = [new_event(event_name(host, name), {**base, **props}) for name, props in pairs]
+    folder = safefs.private_dir(paths.telemetry)
+    spool = Spool(os.path.join(folder, "spool"))
     today = time.strftime("%Y-%m-%d", time.gmtime())
-    state = read_state(folder)
-    pairs: EventPairs = []
-    if settings.debug:
-        due = _due(state, anonymous_id, today)
-        pairs += [(INSTALL, base)] if due["install"] else []
-        counts = {prop: int(state.get(key, 0)) for prop, key in HEARTBEAT_COUNTERS.items()}
-        pairs += [(HEARTBEAT, {**base, **counts})] if due["heartbeat"] else []
-        pairs += make_events(base)
-        import json
+    dropped = -1
+    if state_module.heartbeat_day(folder) != today:
+        dropped = _spool_with_heartbeat(host, folder, spool, events, today, base)
+    if dropped < 0:
+        dropped = spool.append(new_record(host, events))
+    state_module.add_count(folder, "dropped_spool", dropped)
+    if quick.has_collector:
+        from .scheduler import after_spool
 
-        for event, props in pairs:
-            print(json.dumps(track(event, anonymous_id, props)), file=sys.stderr)
-        return
-    if any(_due(state, anonymous_id, today).values()):
-        with updating_state(folder) as state:
-            due = _due(state, anonymous_id, today)
-            if due["notice"]:
-                from .notice import show_notice
-
-                show_notice()
-                state["notice_shown"] = True
-            if due["install"]:
-                pairs.append((INSTALL, base))
-                state["install_sent_for"] = anonymous_id
-            if due["heartbeat"]:
-                counts = {prop: int(state.pop(key, 0)) for prop, key in HEARTBEAT_COUNTERS.items()}
-                pairs.append((HEARTBEAT, {**base, **counts}))
-                state["heartbeat_day"] = today
-    pairs += make_events(base)
-    messages = [track(event, anonymous_id, props) for event, props in pairs]
-    spool_and_deliver(settings, folder, [m for m in messages if fits(m)], state)
+        after_spool(host, paths, quick.delivery, quick.deadline_s)
 
 
-def spool_and_deliver(
-    settings: Settings, folder: StrPath, messages: list[dict[str, Any]], state: dict[str, Any]
-) -> None:
-    from .spool import Spool
+def _spool_with_heartbeat(host: Host, folder: str, spool: Spool, events: list[dict[str, Any]], today: str,
+                          base: dict[str, Any]) -> int:
+    """Spool `events` with the day's heartbeat, if it is still due, under the state lock.
 
-    dropped = Spool.of(folder).append(settings.sinks, messages)
-    if dropped:
-        with updating_state(folder) as fresh:
-            fresh["dropped_spool"] = int(fresh.get("dropped_spool", 0)) + dropped
-    if settings.delivery == "inline":
-        deliver_inline(settings, folder)
-    else:
-        from .flusher import start_if_needed
+    The counters the heartbeat reports are reset only after the record holding
+    it is safely spooled: if the spool cannot be written, they stay.  Returns
+    what the cap dropped, or -1 when another process sent the heartbeat first.
+    """
+    first_run = state_module.heartbeat_day(folder) is None
+    with state_module.updating(folder) as box:
+        current = box.state
+        if current.heartbeat_day == today:
+            return -1
+        if first_run:
+            from .notice import show_notice
 
-        start_if_needed(settings, folder, state)
+            show_notice(host)
+        reported = {key: current.counters.get(key, 0) for key in HEARTBEAT_COUNTS.values()}
+        props = {**base, "source": "cli", **{prop: reported[key] for prop, key in HEARTBEAT_COUNTS.items()}}
+        heartbeat = new_event(event_name(host, HEARTBEAT), props)
+        at = 1 if events and events[0]["event"] == event_name(host, INSTALL) else 0
+        dropped = spool.append(new_record(host, events[:at] + [heartbeat] + events[at:]))
+        box.state = state_module.without_counts(current, reported)._replace(heartbeat_day=today)
+    return dropped
 
 
-def deliver_inline(
-    settings: Settings, folder: StrPath, respect_backoff: bool = True
-) -> None:
-    """Deliver in this process, but never past `settings.deadline_s`."""
-    import threading
+def _print_only(host: Host, quick: Quick, make_events: Callable[[Keyed], EventPairs]) -> None:
+    """Debug mode: print what would be spooled and sent; write nothing, send nothing."""
+    from .debug import print_events
+    from .settings import load_settings
 
-    from . import locking
-    from .flusher import lock_path
+    settings = load_settings(host)
+    salt = settings.salt or "debug-salt-not-created"
 
-    fd = locking.acquire(lock_path(folder))
-    if fd is None:
-        return  # a flusher is delivering right now
+    def keyed(raw: str) -> str:
+        from .anonymous_id import keyed_hash
 
-    def work() -> None:
-        from .delivery import deliver
+        return keyed_hash(salt, "cluster", raw)
 
-        try:
-            deliver(
-                settings,
-                folder,
-                time.monotonic() + settings.deadline_s,
-                respect_backoff=respect_backoff,
-            )
-        except Exception:
-            pass  # still spooled; the next command tries again
-        finally:
-            locking.release(fd)
-
-    # A daemon thread: at the deadline the process exits without waiting for it.
-    worker = threading.Thread(target=work, name="testkube-telemetry", daemon=True)
-    worker.start()
-    worker.join(settings.deadline_s)
+    base = base_properties(host)
+    pairs: EventPairs = [] if quick.has_id else [(INSTALL, {})]
+    if state_module.heartbeat_day(quick.paths.telemetry) != time.strftime("%Y-%m-%d", time.gmtime()):
+        pairs.append((HEARTBEAT, {"source": "cli"}))
+    pairs += make_events(keyed)
+    events = [new_event(event_name(host, name), {**base, **props}) for name, props in pairs]
+    print_events(new_record(host, events), settings.anonymous_id)

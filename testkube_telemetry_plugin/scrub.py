@@ -56,10 +56,17 @@ def local_names() -> list[str]:
     return sorted({name for name in names if len(name) >= 2}, key=len, reverse=True)
 
 
-def scrub(text: Optional[str], limit: int = MAX_MESSAGE_CHARS) -> str:
+def usage_error_message(exc: object, typed: object = (), own_words: object = ()) -> str:
+    """Placeholder until the allow-list scrubber lands."""
+    return "usage error"
+
+
+def scrub(text: Optional[str], typed: object = (), own_words: object = (), limit: int = MAX_MESSAGE_CHARS) -> str:
     """`text` with personal values replaced by placeholders, at most `limit` chars."""
     if not text:
         return ""
+    for value in sorted(typed, key=len, reverse=True):  # type: ignore[attr-defined]
+        text = text.replace(value, "<arg>")
     # Bound the work first: a 1 MB message must not cost a second of regex time.
     if len(text) > limit * 20:
         # Cut at a space, so no secret is left half-cut (and so unrecognisable).

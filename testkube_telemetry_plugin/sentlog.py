@@ -1,6 +1,7 @@
 """A capped local log of what was sent, exactly as sent (as Dart's tool keeps).
 
-`testkube telemetry show` reads it, so users can audit every payload that left.
+`telemetry show` reads it, so users can audit every payload that left.  It is
+appended without following links and trimmed to the last `KEEP` entries.
 """
 
 from __future__ import annotations
@@ -9,43 +10,46 @@ import json
 import os
 from typing import Any, Iterable
 
-from .locking import locked
-from .paths import StrPath, atomic_write, ensure_private_dir, read_text
+from . import locking, safefs
 
 KEEP = 100
+MAX_LOG_BYTES = KEEP * 8192
 
 
-def _file(folder: StrPath) -> str:
+def _file(folder: str) -> str:
     return os.path.join(folder, "sent.jsonl")
 
 
-def append(folder: StrPath, sink: str, sent_at: str, payloads: Iterable[Any]) -> None:
-    lines = [
-        json.dumps({"sink": sink, "sent_at": sent_at, "payload": p}, separators=(",", ":"))
-        for p in payloads
-    ]
+def append(folder: str, sink: str, sent_at: str, payloads: Iterable[Any]) -> None:
+    """Never raises: the log is for the user's eyes, not for delivery."""
+    items = payloads if isinstance(payloads, list) else [payloads]
+    lines = [json.dumps({"sink": sink, "sent_at": sent_at, "payload": p}, separators=(",", ":")) for p in items]
     if not lines:
         return
-    ensure_private_dir(folder)
-    with locked(os.path.join(folder, "sent.lock")):
-        path = _file(folder)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        with os.fdopen(fd, "a", encoding="utf-8") as handle:
-            handle.write("\n".join(lines) + "\n")
-        if os.path.getsize(path) > KEEP * 4096:
-            kept = read_text(path).splitlines()[-KEEP:]
-            atomic_write(path, ("\n".join(kept) + "\n").encode("utf-8"))
-
-
-def recent(folder: StrPath, limit: int = KEEP) -> list[dict[str, Any]]:
     try:
-        lines = read_text(_file(folder)).splitlines()
+        with locking.locked(os.path.join(folder, "sent.lock")):
+            size = safefs.append(_file(folder), ("\n".join(lines) + "\n").encode("utf-8"))
+            if size > MAX_LOG_BYTES:
+                kept = _read_lines(folder)[-KEEP:]
+                safefs.write_atomic(_file(folder), ("\n".join(kept) + "\n").encode("utf-8"), durable=False)
+    except (OSError, TimeoutError):
+        pass
+
+
+def _read_lines(folder: str) -> list[str]:
+    try:
+        return safefs.read_bytes(_file(folder), 16 * MAX_LOG_BYTES).decode("utf-8", "replace").splitlines()
     except OSError:
         return []
+
+
+def recent(folder: str, limit: int = KEEP) -> list[dict[str, Any]]:
     entries = []
-    for line in lines[-limit:]:
+    for line in _read_lines(folder)[-limit:]:
         try:
-            entries.append(json.loads(line))
-        except ValueError:
+            entry = json.loads(line)
+        except (ValueError, RecursionError):
             continue
+        if isinstance(entry, dict):
+            entries.append(entry)
     return entries

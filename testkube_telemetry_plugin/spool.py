@@ -1,146 +1,228 @@
-"""The durable on-disk queue between the command and the network.
+"""The durable on-disk queue between a command and the collectors.
 
-Each write is one small file, written to a temporary name and renamed, so many
-CLI processes can append at once without a lock and a crash leaves either the
-whole file or nothing.  Each sink (Segment, GA4) has its own folder, so an event
-leaves one sink's queue only when that sink answered 2xx.  File names carry the
-time, the event count and the size, so the cap is enforced from a directory
-listing alone.
+One command writes one record (its events, as one JSON file), whatever the
+number of collectors: each collector's delivery acknowledges the records it
+was sent, and a record goes once every collector has it.  A record is written
+to a hidden temporary name, synced and renamed, so many CLI processes append
+at once without a lock and a crash leaves the whole record or nothing.
+
+The cap (events and bytes) is checked against a running count kept beside the
+records, so a command never lists the folder, however many records wait.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import stat
 import time
 from typing import Any, Iterable, NamedTuple, Optional
 
-from .paths import StrPath, atomic_write
+from . import locking, safefs
 
 # Keep a week of heavy offline use and stay small on disk.
 MAX_EVENTS = 10_000
 MAX_BYTES = 5 * 1024 * 1024
+MAX_RECORD_BYTES = 256 * 1024  # far above any real record (events are capped at 32 KB, a few per command)
+COUNT_FILE = ".count"
+ACKS_FILE = ".acks"
 
 
-
-def _parse_name(name: str) -> Optional[tuple[int, int]]:
-    """(events, bytes) from `<time>-<pid>-<random>-n<events>-b<bytes>.json`.
-
-    Plain string work rather than a regex: this runs for every file on every
-    command's cap check, and compiling a pattern costs more than the listing.
-    """
-    if not name.endswith(".json") or name.startswith("."):
-        return None
-    parts = name[:-5].split("-")
-    if len(parts) != 5 or len(parts[0]) != 20 or parts[3][:1] != "n" or parts[4][:1] != "b":
-        return None
-    events, size = parts[3][1:], parts[4][1:]
-    if not (parts[0].isdigit() and parts[1].isdigit() and events.isdigit() and size.isdigit()):
-        return None
-    return int(events), int(size)
+class BadRecord(ValueError):
+    """A record file that is not one of ours: dropped and counted, never sent."""
 
 
-class Chunk(NamedTuple):
-    """One spool file: the events of one command, for one sink."""
+class Entry(NamedTuple):
+    """One record file: the events of one command."""
 
     name: str
-    path: str
     events: int
     size: int
 
 
+def _events_in(name: str) -> Optional[int]:
+    """Events from `<time>-<pid>-<random>-n<events>.json`, or None for other names."""
+    if not name.endswith(".json") or name.startswith("."):
+        return None
+    parts = name[:-5].split("-")
+    if len(parts) != 4 or len(parts[0]) != 20 or not parts[0].isdigit() or parts[3][:1] != "n":
+        return None
+    return int(parts[3][1:]) if parts[3][1:].isdigit() else None
+
+
+def _checked(value: Any) -> dict[str, Any]:
+    """The record, checked for the shape delivery relies on."""
+    if not isinstance(value, dict) or not isinstance(value.get("events"), list):
+        raise BadRecord("not a record")
+    if not all(isinstance(value.get(key, ""), str) for key in ("host", "host_version", "anonymousId")):
+        raise BadRecord("a record of the wrong shape")
+    events = value["events"]
+    for event in events:
+        if not (
+            isinstance(event, dict)
+            and isinstance(event.get("event"), str)
+            and isinstance(event.get("messageId"), str)
+            and isinstance(event.get("timestamp"), str)
+            and isinstance(event.get("properties"), dict)
+            and all(isinstance(v, (str, int, float, bool)) for v in event["properties"].values())
+        ):
+            raise BadRecord("an event of the wrong shape")
+    return value
+
+
 class Spool:
-    def __init__(self, folder: StrPath) -> None:
-        self.folder = os.fspath(folder)
+    def __init__(self, folder: str) -> None:
+        self.folder = folder
 
-    @classmethod
-    def of(cls, telemetry_folder: StrPath) -> Spool:
-        """The spool inside a telemetry state folder."""
-        return cls(os.path.join(telemetry_folder, "spool"))
+    def _count_lock(self) -> str:
+        return os.path.join(self.folder, COUNT_FILE)
 
-    def sink_dir(self, sink: str) -> str:
-        return os.path.join(self.folder, sink)
+    def _adjust(self, fd: int, events: int, size: int, exact: bool = False) -> tuple[int, int]:
+        """Add to (or with `exact`, set) the running count held in the locked file."""
+        if not exact:
+            try:
+                current = os.pread(fd, 64, 0).split()
+                events += int(current[0])
+                size += int(current[1])
+            except (OSError, ValueError, IndexError):
+                pass  # unreadable: the next listing sets it right
+        events, size = max(events, 0), max(size, 0)
+        data = f"{events} {size}\n".encode()
+        os.pwrite(fd, data, 0)
+        os.ftruncate(fd, len(data))
+        return events, size
 
-    def append(self, sinks: Iterable[str], messages: list[dict[str, Any]]) -> int:
-        """Queue `messages` for each sink; returns how many old events the cap dropped."""
-        data = json.dumps(messages, separators=(",", ":")).encode("utf-8")
-        dropped = 0
-        for sink in sinks:
-            name = (
-                f"{time.time_ns():020d}-{os.getpid()}-{os.urandom(3).hex()}"
-                f"-n{len(messages)}-b{len(data)}.json"
-            )
-            atomic_write(os.path.join(self.sink_dir(sink), name), data)
-            dropped = max(dropped, self.enforce_cap(sink))
-        return dropped
-
-    def chunks(self, sink: str) -> list[Chunk]:
-        """The sink's queued files, oldest first."""
-        folder = self.sink_dir(sink)
+    def append(self, record: dict[str, Any]) -> int:
+        """Queue one record; returns how many old events the cap dropped to make room."""
+        data = json.dumps(record, separators=(",", ":")).encode("utf-8")
+        events = len(record.get("events", ()))
+        safefs.private_dir(self.folder)
+        name = f"{time.time_ns():020d}-{os.getpid()}-{os.urandom(3).hex()}-n{events}.json"
+        path = os.path.join(self.folder, name)
+        tmp = os.path.join(self.folder, f".{name}.tmp")
+        fd = safefs.open_file(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
         try:
-            names = os.listdir(folder)
+            safefs._write_all(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.rename(tmp, path)
+        with locking.locked(self._count_lock()) as lock:
+            total_events, total_bytes = self._adjust(lock, events, len(data))
+            if total_events <= MAX_EVENTS and total_bytes <= MAX_BYTES:
+                return 0
+            return self._enforce_cap(lock)
+
+    def entries(self) -> list[Entry]:
+        """The queued records, oldest first; links and strays are removed, never read."""
+        try:
+            names = os.listdir(self.folder)
         except OSError:
             return []
         found = []
         for name in names:
-            parsed = _parse_name(name)
-            if parsed is not None:
-                found.append(Chunk(name, os.path.join(folder, name), *parsed))
+            events = _events_in(name)
+            if events is None:
+                continue
+            path = os.path.join(self.folder, name)
+            try:
+                st = os.lstat(path)
+            except OSError:
+                continue
+            if not stat.S_ISREG(st.st_mode):
+                safefs.remove(path)  # a link (or anything else) planted among our records
+                continue
+            found.append(Entry(name, events, st.st_size))
         found.sort()
         return found
 
-    def enforce_cap(self, sink: str) -> int:
-        """Drop the oldest files past the cap; returns how many events went."""
-        chunks = self.chunks(sink)
-        events = sum(chunk.events for chunk in chunks)
-        size = sum(chunk.size for chunk in chunks)
+    def _enforce_cap(self, lock: int) -> int:
+        entries = self.entries()
+        events = sum(entry.events for entry in entries)
+        size = sum(entry.size for entry in entries)
         dropped = 0
-        for chunk in chunks:
+        for entry in entries:
             if events <= MAX_EVENTS and size <= MAX_BYTES:
                 break
-            try:
-                os.unlink(chunk.path)
-            except FileNotFoundError:
-                pass  # another process dropped or sent it first
-            else:
-                dropped += chunk.events
-            events -= chunk.events
-            size -= chunk.size
+            if safefs.remove(os.path.join(self.folder, entry.name)):
+                dropped += entry.events
+            events -= entry.events
+            size -= entry.size
+        self._adjust(lock, events, size, exact=True)
         return dropped
 
-    @staticmethod
-    def read(chunk: Chunk) -> Optional[list[dict[str, Any]]]:
-        """The chunk's messages; None if it is gone, [] if it is unreadable."""
+    def recount(self) -> None:
+        """Set the running count from a listing (the flusher does this once per run)."""
         try:
-            with open(chunk.path, "rb") as handle:
-                value = json.loads(handle.read())
+            with locking.locked(self._count_lock()) as lock:
+                entries = self.entries()
+                self._adjust(lock, sum(e.events for e in entries), sum(e.size for e in entries), exact=True)
+        except (OSError, TimeoutError):
+            pass
+
+    def load(self, entry: Entry) -> Optional[dict[str, Any]]:
+        """The record (host, version, events, an opt-out's own id); None if gone.
+
+        Raises BadRecord for anything that is not a record of ours.
+        """
+        try:
+            raw = safefs.read_bytes(os.path.join(self.folder, entry.name), MAX_RECORD_BYTES)
         except FileNotFoundError:
             return None
-        except (OSError, ValueError):
-            return []
-        if not isinstance(value, list):
-            return []
-        return [message for message in value if isinstance(message, dict)]
+        except OSError as exc:
+            raise BadRecord(str(exc)) from None
+        try:
+            value = json.loads(raw)
+        except (ValueError, RecursionError, MemoryError):
+            raise BadRecord("not JSON") from None
+        return _checked(value)
 
-    @staticmethod
-    def remove(chunks: Iterable[Chunk]) -> None:
-        for chunk in chunks:
+    def remove(self, entries: Iterable[Entry]) -> None:
+        gone_events = gone_bytes = 0
+        for entry in entries:
+            if safefs.remove(os.path.join(self.folder, entry.name)):
+                gone_events += entry.events
+                gone_bytes += entry.size
+        if gone_events or gone_bytes:
             try:
-                os.unlink(chunk.path)
-            except FileNotFoundError:
+                with locking.locked(self._count_lock()) as lock:
+                    self._adjust(lock, -gone_events, -gone_bytes)
+            except (OSError, TimeoutError):
                 pass
 
-    def pending(self, sinks: Iterable[str]) -> list[dict[str, Any]]:
-        """Every queued message once, whichever sinks still hold it, oldest first."""
-        seen: dict[str, dict[str, Any]] = {}
-        for sink in sinks:
-            for chunk in self.chunks(sink):
-                for message in self.read(chunk) or []:
-                    seen.setdefault(str(message.get("messageId")), message)
-        return sorted(seen.values(), key=lambda message: str(message.get("timestamp")))
+    # -- acknowledgements, kept only while some collector still needs a record ----
+    def acked(self) -> dict[str, set[str]]:
+        try:
+            value = json.loads(safefs.read_bytes(os.path.join(self.folder, ACKS_FILE), 4 * 1024 * 1024))
+        except (OSError, ValueError, RecursionError):
+            return {}
+        if not isinstance(value, dict):
+            return {}
+        return {str(k): {n for n in v if isinstance(n, str)} for k, v in value.items() if isinstance(v, list)}
 
-    def count(self, sinks: Iterable[str]) -> int:
-        return max((sum(c.events for c in self.chunks(sink)) for sink in sinks), default=0)
+    def acknowledge(self, sink: str, entries: list[Entry], sinks: Iterable[str]) -> None:
+        """`sink` has these records: delete those every sink now has, note the rest."""
+        others = [name for name in sinks if name != sink]
+        acks = self.acked() if others else {}
+        done = [e for e in entries if all(e.name in acks.get(other, ()) for other in others)]
+        self.remove(done)
+        if others:
+            live = {entry.name for entry in self.entries()}
+            acks.setdefault(sink, set()).update(e.name for e in entries)
+            kept = {name: sorted(names & live) for name, names in acks.items()}
+            safefs.write_atomic(os.path.join(self.folder, ACKS_FILE), json.dumps(kept).encode())
+
+    def pending_for(self, sink: str) -> list[Entry]:
+        acked = self.acked().get(sink, set())
+        return [entry for entry in self.entries() if entry.name not in acked]
+
+    def counts(self) -> tuple[int, int]:
+        """(events, bytes) from the running count, without listing."""
+        try:
+            parts = safefs.read_bytes(self._count_lock(), 64).split()
+            return int(parts[0]), int(parts[1])
+        except (OSError, ValueError, IndexError):
+            return 0, 0
 
     def purge(self) -> None:
         import shutil  # rarely needed, and it imports the compression modules

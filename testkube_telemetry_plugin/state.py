@@ -1,46 +1,176 @@
-"""Small bookkeeping shared by CLI processes and the flusher (`state.json`).
+"""The plugin's bookkeeping, as one typed object with one reader and one writer.
 
-Notice shown, install sent, last heartbeat day, events dropped, and each sink's
-back-off.  Read without a lock on the hot path; changed only under the lock.
+`state.json` holds the heartbeat day, counters of events that never left
+(for the next heartbeat) and each collector's delivery status.  Whatever the
+file holds, `load` returns a valid `State` (a broken file is reset and
+counted).  Two tiny marker files mirror what every command needs, the
+heartbeat day and the earliest retry time, so the hot path reads no JSON.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import time
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any, Iterator, NamedTuple, Optional
 
-from .locking import locked
-from .paths import StrPath, atomic_write, read_text
+from . import locking, safefs
+from .retry import BACKOFF_MAX_S
 
-
-def _file(folder: StrPath) -> str:
-    return os.path.join(folder, "state.json")
-
-
-def backoff_until(state: dict[str, Any], sink: str) -> float:
-    """When `sink` may be tried again (epoch seconds; 0 when not backing off)."""
-    entry = state.get("backoff", {}).get(sink, {})
-    value = entry.get("next_attempt", 0) if isinstance(entry, dict) else 0
-    return float(value) if isinstance(value, (int, float)) else 0.0
+STATE_FILE = "state.json"
+DAY_MARKER = "heartbeat-day"
+RETRY_MARKER = "retry-at"
+# Counters the heartbeat reports (and then resets); `state_resets` counts broken state files.
+COUNTERS = ("dropped_spool", "dropped_rejected", "dropped_oversized", "dropped_corrupt", "state_resets")
+MAX_STATE_BYTES = 1024 * 1024
 
 
-def read_state(folder: StrPath) -> dict[str, Any]:
+class SinkStatus(NamedTuple):
+    """How delivery to one collector is going."""
+
+    failures: int = 0
+    next_attempt: float = 0.0  # epoch seconds; 0 when not backing off
+    last_error: str = ""
+    last_error_at: float = 0.0
+    last_sent_at: float = 0.0
+
+
+class State(NamedTuple):
+    heartbeat_day: str = ""
+    consent_asked: bool = False
+    counters: dict[str, int] = {}  # noqa: RUF012 - replaced, never mutated in place
+    sinks: dict[str, SinkStatus] = {}  # noqa: RUF012
+
+    def retry_at(self, sink: str, now: Optional[float] = None) -> float:
+        """When `sink` may be tried again, never later than the longest back-off from now."""
+        now = time.time() if now is None else now
+        return min(self.sinks.get(sink, SinkStatus()).next_attempt, now + BACKOFF_MAX_S)
+
+
+def _number(value: Any, kind: type) -> Any:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return kind(0)
+    if value != value or value in (float("inf"), float("-inf")) or value < 0:
+        return kind(0)
+    return kind(value)
+
+
+def _sink(value: Any) -> SinkStatus:
+    if not isinstance(value, dict):
+        return SinkStatus()
+    error = value.get("last_error")
+    return SinkStatus(
+        failures=min(_number(value.get("failures"), int), 10**6),
+        next_attempt=_number(value.get("next_attempt"), float),
+        last_error=error[:200] if isinstance(error, str) else "",
+        last_error_at=_number(value.get("last_error_at"), float),
+        last_sent_at=_number(value.get("last_sent_at"), float),
+    )
+
+
+def _from_json(value: Any) -> State:
+    if not isinstance(value, dict):
+        raise ValueError("not an object")
+    counters = value.get("counters")
+    counters = counters if isinstance(counters, dict) else {}
+    sinks = value.get("sinks")
+    sinks = sinks if isinstance(sinks, dict) else {}
+    day = value.get("heartbeat_day")
+    return State(
+        heartbeat_day=day if isinstance(day, str) and len(day) == 10 else "",
+        consent_asked=value.get("consent_asked") is True,
+        counters={name: min(_number(counters.get(name), int), 10**9) for name in COUNTERS},
+        sinks={str(name): _sink(status) for name, status in list(sinks.items())[:8]},
+    )
+
+
+def _to_json(state: State) -> bytes:
+    data = {
+        "heartbeat_day": state.heartbeat_day,
+        "consent_asked": state.consent_asked,
+        "counters": {name: count for name, count in state.counters.items() if count},
+        "sinks": {name: status._asdict() for name, status in state.sinks.items()},
+    }
+    return json.dumps(data, sort_keys=True).encode("utf-8")
+
+
+def load(folder: str) -> State:
+    """The one reader: always a valid State, whatever the file holds."""
     try:
-        value = json.loads(read_text(_file(folder)))
-    except (OSError, ValueError):
-        return {}
-    return value if isinstance(value, dict) else {}
+        raw = safefs.read_bytes(os.path.join(folder, STATE_FILE), MAX_STATE_BYTES)
+    except FileNotFoundError:
+        return State(counters=dict.fromkeys(COUNTERS, 0))
+    except OSError:
+        raw = b""
+    try:
+        return _from_json(json.loads(raw))
+    except (ValueError, TypeError, RecursionError, MemoryError):
+        return State(counters={**dict.fromkeys(COUNTERS, 0), "state_resets": 1})
+
+
+class Box:
+    """What `updating` hands out: replace `state` to change it."""
+
+    def __init__(self, state: State) -> None:
+        self.state = state
 
 
 @contextmanager
-def updating_state(folder: StrPath) -> Iterator[dict[str, Any]]:
-    """Read, let the caller change, and write back if changed, all under the lock."""
-    with locked(os.path.join(folder, "state.lock")):
-        state = read_state(folder)
-        before = json.dumps(state, sort_keys=True)
-        yield state
-        after = json.dumps(state, sort_keys=True)
+def updating(folder: str) -> Iterator[Box]:
+    """The one writer: read, let the caller replace, write back if changed, under the lock.
+
+    Raises OSError (or TimeoutError) when the folder cannot be used: callers
+    that must not fail catch it, and nothing half-done is written.
+    """
+    safefs.private_dir(folder)
+    with locking.locked(os.path.join(folder, "state.lock")):
+        before = load(folder)
+        box = Box(before)
+        yield box
+        after = box.state
         if after != before:
-            atomic_write(_file(folder), after.encode("utf-8"))
+            safefs.write_atomic(os.path.join(folder, STATE_FILE), _to_json(after))
+        if after.heartbeat_day != before.heartbeat_day:
+            safefs.write_atomic(os.path.join(folder, DAY_MARKER), after.heartbeat_day.encode(), durable=False)
+        if after.sinks != before.sinks:
+            earliest = min((status.next_attempt for status in after.sinks.values()), default=0.0)
+            safefs.write_atomic(os.path.join(folder, RETRY_MARKER), repr(earliest).encode(), durable=False)
+
+
+def heartbeat_day(folder: str) -> Optional[str]:
+    """The last heartbeat's UTC day from its marker; None before the first command."""
+    try:
+        return safefs.read_bytes(os.path.join(folder, DAY_MARKER), 32).decode("ascii", "replace")
+    except OSError:
+        return None
+
+
+def retry_at(folder: str) -> float:
+    """The earliest time any collector may be tried, bounded by the longest back-off."""
+    try:
+        value = float(safefs.read_bytes(os.path.join(folder, RETRY_MARKER), 64))
+    except (OSError, ValueError):
+        return 0.0
+    if value != value:  # NaN
+        return 0.0
+    return min(value, time.time() + BACKOFF_MAX_S)
+
+
+def without_counts(state: State, reported: dict[str, int]) -> State:
+    """`state` after the counts a heartbeat carried were safely spooled."""
+    counters = {name: max(state.counters.get(name, 0) - reported.get(name, 0), 0) for name in COUNTERS}
+    return state._replace(counters=counters)
+
+
+def add_count(folder: str, name: str, count: int) -> None:
+    """Count events that will never leave; never raises."""
+    if not count:
+        return
+    try:
+        with updating(folder) as box:
+            counters = dict(box.state.counters)
+            counters[name] = counters.get(name, 0) + count
+            box.state = box.state._replace(counters=counters)
+    except (OSError, TimeoutError):
+        pass

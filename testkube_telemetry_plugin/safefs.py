@@ -1,0 +1,157 @@
+"""File operations that cannot be turned against the user.
+
+Another user who can write to a folder we use, or plant a symbolic link in it,
+must not be able to make us append to `~/.bashrc` or read a FIFO forever.  So:
+folders are created 0700 whatever the umask, or accepted only when they belong
+to us and nobody else may write to them; files are opened with `O_NOFOLLOW`
+(new ones with `O_EXCL`), checked to be regular files of ours after opening,
+and read up to a limit.  Every failure is an `OSError` whose message is one
+sentence a user can act on.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from typing import Optional
+
+NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)  # Windows has no symlink-following opens to refuse
+CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # opening a planted FIFO must not block
+BINARY = getattr(os, "O_BINARY", 0)
+
+
+class UnsafePath(OSError):
+    """A path we refuse to use; `str()` says why in one sentence."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "unsafe path"
+
+
+def _mine(st: os.stat_result) -> bool:
+    return not hasattr(os, "geteuid") or st.st_uid == os.geteuid()
+
+
+def check_dir(path: str, st: Optional[os.stat_result] = None) -> None:
+    """Raise UnsafePath unless `path` is a real folder of ours that others cannot write."""
+    st = os.lstat(path) if st is None else st
+    if stat.S_ISLNK(st.st_mode):
+        raise UnsafePath(f"{path} is a symbolic link; not followed")
+    if not stat.S_ISDIR(st.st_mode):
+        raise UnsafePath(f"{path} is not a folder")
+    if not _mine(st):
+        raise UnsafePath(f"{path} belongs to another user")
+    if hasattr(os, "geteuid") and st.st_mode & 0o022:
+        raise UnsafePath(f"{path} can be written by other users (chmod go-w {path})")
+
+
+def private_dir(path: str) -> str:
+    """`path` as a folder only we can write: created 0700, or checked if it exists."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        parent = os.path.dirname(path)
+        if parent and parent != path and not os.path.lexists(parent):
+            private_dir(parent)
+        try:
+            os.mkdir(path, 0o700)
+        except FileExistsError:
+            pass  # made by a process racing us: checked below like any other
+        else:
+            os.chmod(path, 0o700)  # the umask may have taken bits away, never added
+        st = os.lstat(path)
+    check_dir(path, st)
+    return path
+
+
+def _checked(fd: int, path: str) -> int:
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode) or not _mine(st):
+        os.close(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise UnsafePath(f"{path} is a folder, not a file")
+        what = "not a regular file" if not stat.S_ISREG(st.st_mode) else "owned by another user"
+        raise UnsafePath(f"{path} is {what}; not used")
+    return fd
+
+
+def open_file(path: str, flags: int, mode: int = 0o600) -> int:
+    """`os.open` that never follows a symlink and only returns a regular file of ours."""
+    try:
+        fd = os.open(path, flags | NOFOLLOW | CLOEXEC | BINARY, mode)
+    except OSError as exc:
+        if os.path.islink(path):
+            raise UnsafePath(f"{path} is a symbolic link; not followed") from exc
+        raise
+    return _checked(fd, path)
+
+
+def read_bytes(path: str, limit: int) -> bytes:
+    """The whole file, refusing links, non-files and anything over `limit` bytes."""
+    fd = open_file(path, os.O_RDONLY | NONBLOCK)
+    try:
+        chunks = []
+        size = 0
+        while True:
+            chunk = os.read(fd, min(65536, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > limit:
+                raise UnsafePath(f"{path} is larger than {limit} bytes; not read")
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def write_atomic(path: str, data: bytes, durable: bool = True) -> None:
+    """Replace `path` so readers see the old or the new bytes, never a torn file.
+
+    A symbolic link at `path` is refused rather than replaced: it was put there
+    by someone, and silently turning it into a regular file loses their intent.
+    """
+    if os.path.islink(path):
+        raise UnsafePath(f"{path} is a symbolic link; not replaced")
+    folder, name = os.path.split(path)
+    tmp = os.path.join(folder, f".{name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
+    fd = open_file(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+    try:
+        _write_all(fd, data)
+        if durable:
+            os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        remove(tmp)
+        raise
+    os.close(fd)
+    try:
+        os.replace(tmp, path)  # replaces a link planted meanwhile, never writes through it
+    except BaseException:
+        remove(tmp)
+        raise
+
+
+def append(path: str, data: bytes) -> int:
+    """Append `data`; returns the file's size afterwards."""
+    fd = open_file(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+    try:
+        _write_all(fd, data)
+        return os.fstat(fd).st_size
+    finally:
+        os.close(fd)
+
+
+def remove(path: str) -> bool:
+    """Delete `path` (a link itself, never its target); False if it was gone."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        return False
+    return True

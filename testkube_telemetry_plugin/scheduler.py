@@ -1,0 +1,134 @@
+"""Who delivers, and when: the flusher lock, starting a flusher, inline delivery.
+
+The command never waits for the network: after spooling, it starts one
+detached flusher unless one runs already (it holds `flusher.lock`), no
+collector is configured, or every collector asked for a pause.  With
+`delivery = inline` the command delivers itself, within a hard deadline.
+Whoever delivers holds the lock, so two deliveries never overlap.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from typing import Any, Callable, Optional
+
+from . import locking
+from . import state as state_module
+from .host import Host
+from .paths import Paths
+
+HOST_ENV = "TESTKUBE_TELEMETRY_FLUSHER_HOST"  # how a flusher learns which host it delivers for
+_children: list[int] = []
+
+
+def lock_path(paths: Paths) -> str:
+    return os.path.join(paths.telemetry, "flusher.lock")
+
+
+def flusher_running(paths: Paths) -> bool:
+    return locking.is_held(lock_path(paths))
+
+
+def host_to_env(host: Host) -> str:
+    telemetry = host.telemetry._asdict() if host.telemetry else None
+    return json.dumps({"name": host.display_name, "version": host.version, "plugin_group": host.plugin_group,
+                       "env_prefix": host.env_prefix, "home": host.home, "telemetry": telemetry})
+
+
+def host_from_env(value: str) -> Host:
+    from .host import Telemetry
+
+    data = json.loads(value)
+    telemetry = Telemetry(**data["telemetry"]) if data.get("telemetry") else None
+    return Host(data["name"], data["version"], data["plugin_group"], data["env_prefix"], data["home"], telemetry)
+
+
+def _reap() -> None:
+    for pid in list(_children):
+        try:
+            if os.waitpid(pid, os.WNOHANG)[0]:
+                _children.remove(pid)
+        except OSError:
+            _children.remove(pid)
+
+
+def start_flusher(host: Host, paths: Paths) -> bool:
+    """Start a detached flusher process; never raises, never waits."""
+    env = dict(os.environ)
+    env[host.env("HOME")] = os.path.realpath(paths.home)
+    env[HOST_ENV] = host_to_env(host)
+    argv = [sys.executable, "-m", "testkube_telemetry_plugin.flusher"]
+    try:
+        _reap()
+        if hasattr(os, "posix_spawn"):
+            devnull = [(os.POSIX_SPAWN_OPEN, fd, os.devnull, os.O_RDWR, 0) for fd in (0, 1, 2)]
+            _children.append(os.posix_spawn(sys.executable, argv, env, file_actions=devnull, setsid=True))
+            return True
+    except (OSError, NotImplementedError, TypeError):
+        pass  # no posix_spawn with setsid here: subprocess below
+    try:
+        import subprocess
+
+        flags: dict[str, Any] = {"start_new_session": True}
+        if sys.platform == "win32":
+            flags = {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP | subprocess.DETACHED_PROCESS
+                     | subprocess.CREATE_NO_WINDOW}
+        subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         close_fds=True, env=env, **flags)
+        return True
+    except Exception:
+        return False
+
+
+def after_spool(host: Host, paths: Paths, delivery: str, deadline_s: float) -> None:
+    """Make sure what was just spooled will be delivered; never raises."""
+    try:
+        if delivery == "inline":
+            deliver_inline(host, deadline_s)
+        elif state_module.retry_at(paths.telemetry) <= time.time() and not flusher_running(paths):
+            start_flusher(host, paths)
+    except Exception:
+        pass  # still spooled: the next command tries again
+
+
+def deliver_inline(
+    host: Host,
+    deadline_s: float,
+    *,
+    wait_for_lock_s: float = 0.0,
+    respect_backoff: bool = True,
+    only: Optional[Callable[[Any], bool]] = None,
+    ignore_disabled: bool = False,
+) -> bool:
+    """Deliver in this process, but never past `deadline_s`; False if another delivery held the lock."""
+    import threading
+
+    from .paths import paths_of
+
+    started = time.monotonic()
+    fd = locking.acquire(lock_path(paths_of(host)), wait_for_lock_s)
+    if fd is None:
+        return False
+    deadline = started + deadline_s
+
+    def work() -> None:
+        from .delivery import deliver
+        from .settings import load_settings
+
+        try:
+            settings = load_settings(host)
+            if settings.enabled or ignore_disabled:
+                deliver(settings, deadline, respect_backoff=respect_backoff, only=only)
+        except Exception:
+            pass  # still spooled; the next command tries again
+        finally:
+            locking.release(fd)
+
+    # A daemon thread: at the deadline the process exits without waiting for it.
+    worker = threading.Thread(target=work, name="telemetry-delivery", daemon=True)
+    worker.start()
+    worker.join(max(0.0, deadline - time.monotonic()))
+    return not worker.is_alive()

@@ -1,0 +1,112 @@
+"""What `telemetry status` and `telemetry show` tell: the decision, each collector, the queue.
+
+Both are built as one dict first (`--json` prints it as is), and the human
+form is made from the same dict, so the two never disagree.  Secrets (write
+key, API secret) are never printed, only whether they are set.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any, Optional
+
+from . import sentlog
+from . import state as state_module
+from .events import segment_message
+from .notice import hint
+from .settings import Settings
+from .sinks import sinks_for
+from .spool import BadRecord, Spool
+
+
+def _when(epoch: float) -> Optional[str]:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch)) if epoch else None
+
+
+def collectors(settings: Settings, spool: Spool) -> dict[str, dict[str, Any]]:
+    current = state_module.load(settings.paths.telemetry)
+    now = time.time()
+    found = {}
+    for sink in sinks_for(settings):
+        status = current.sinks.get(sink.name, state_module.SinkStatus())
+        retry_at = current.retry_at(sink.name, now)
+        found[sink.name] = {
+            **sink.describe(),
+            "pending_events": sum(entry.events for entry in spool.pending_for(sink.name)),
+            "failures": status.failures,
+            "last_error": status.last_error or None,
+            "last_error_at": _when(status.last_error_at),
+            "next_retry_at": _when(retry_at) if retry_at > now else None,
+            "last_sent_at": _when(status.last_sent_at),
+        }
+    return found
+
+
+def status_data(settings: Settings) -> dict[str, Any]:
+    """What `status --json` prints."""
+    spool = Spool(os.path.join(settings.paths.telemetry, "spool"))
+    counters = state_module.load(settings.paths.telemetry).counters
+    return {
+        "enabled": settings.enabled,
+        "decided_by": settings.decision.source,
+        "reason": settings.decision.reason,
+        "anonymous_id": settings.anonymous_id,
+        "config_file": settings.user.path,
+        "project_file": settings.project.path if settings.project else None,
+        "consent": settings.consent,
+        "delivery": "debug (printed, not sent)" if settings.debug else settings.delivery,
+        "collectors": collectors(settings, spool),
+        "pending_events": sum(entry.events for entry in spool.entries()),
+        "not_sent": {name: count for name, count in counters.items() if count},
+        "problems": [p for p in (settings.user.problem, settings.project.problem if settings.project else None,
+                                 *settings.warnings) if p],
+    }
+
+
+def render_status(data: dict[str, Any], host_name: str, opt_out_hint: str) -> str:
+    lines = [
+        f"Telemetry is {'on' if data['enabled'] else 'off'}: {data['reason']}.",
+        f"Anonymous id: {data['anonymous_id'] or 'none yet'}",
+        f"Config file: {data['config_file']}",
+        f"Project file: {data['project_file'] or 'none'}",
+        f"Consent mode: {data['consent']}; delivery: {data['delivery']}",
+    ]
+    if not data["collectors"]:
+        lines.append(f"Collectors: none configured; events stay on this machine (`{host_name} telemetry show`).")
+    for name, info in data["collectors"].items():
+        secret = "write key" if name == "segment" else "api secret"
+        is_set = info.get("write_key_set", info.get("api_secret_set"))
+        line = f"{name}: {info['url']} ({secret} {'set' if is_set else 'not set'}); {info['pending_events']} pending"
+        if info["problem"]:
+            line += f"; problem: {info['problem']}"
+        if info["failures"]:
+            line += f"; {info['failures']} failure(s), last: {info['last_error']} at {info['last_error_at']}"
+        if info["next_retry_at"]:
+            line += f"; next try at {info['next_retry_at']}"
+        lines.append(line)
+    lines.append(f"Pending events: {data['pending_events']}")
+    lines += [f"Problem: {problem}" for problem in data["problems"]]
+    lines.append(f"Turn it off with `{opt_out_hint}` (or DO_NOT_TRACK=1)." if data["enabled"]
+                 else f"Turn it on with `{host_name} enable telemetry`.")
+    return "\n".join(lines)
+
+
+def show_data(settings: Settings) -> dict[str, Any]:
+    """Pending events exactly as they would be sent now, and the last ones sent."""
+    folder = settings.paths.telemetry
+    spool = Spool(os.path.join(folder, "spool"))
+    pending = []
+    for entry in spool.entries():
+        try:
+            record = spool.load(entry)
+        except BadRecord:
+            continue
+        if record is not None:
+            owner = record.get("anonymousId") or settings.anonymous_id or "(no id yet)"
+            pending += [segment_message(record, event, owner) for event in record["events"]]
+    return {"pending": pending, "sent": sentlog.recent(folder)}
+
+
+def opt_out_hint(settings: Settings) -> str:
+    return hint(settings.host)
