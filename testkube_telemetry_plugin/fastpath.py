@@ -105,7 +105,8 @@ def user_summary(paths: Paths) -> Summary:
         safefs.write_atomic(summary, _encode(key, config), durable=False)
     except OSError:
         pass  # a read-only home only costs speed
-    return Summary(config, is_anonymous_id(config.table.get("anonymous_id")), _names_collector(config.table))
+    kept = ConfigFile(config.path, config.exists, {k: v for k, v in config.table.items() if k in _KEPT}, config.problem)
+    return Summary(kept, is_anonymous_id(config.table.get("anonymous_id")), _names_collector(config.table))
 
 
 def forget_summary(paths: Paths) -> None:

@@ -15,8 +15,11 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from testkube_telemetry_plugin.cli import TESTKUBE, make_cli
 from testkube_telemetry_plugin.environment import CI_PROVIDERS
-from testkube_telemetry_plugin.host import HookedGroup, make_cli
+from testkube_telemetry_plugin.events import new_event, new_record
+from testkube_telemetry_plugin.hooked import HookedGroup
+from testkube_telemetry_plugin.spool import Spool
 
 sys.path.insert(0, str(Path(__file__).parent))
 from collector import Collector  # noqa: E402
@@ -25,13 +28,15 @@ PLUGINS_SRC = Path(__file__).parent / "plugins"
 DEAD_URL = "http://127.0.0.1:9"  # discard port: connection refused at once
 
 
-def install_plugin(site: Path, dist: str, entries: dict[str, str], version: str = "1.0") -> Path:
+def install_plugin(
+    site: Path, dist: str, entries: dict[str, str], version: str = "1.0", group: str = "testkube.plugins"
+) -> Path:
     """Install a distribution the way pip leaves it: a module and a dist-info folder."""
     info = site / f"{dist.replace('-', '_')}-{version}.dist-info"
     info.mkdir(parents=True)
     (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n")
     lines = "".join(f"{name} = {module}\n" for name, module in entries.items())
-    (info / "entry_points.txt").write_text(f"[testkube.plugins]\n{lines}")
+    (info / "entry_points.txt").write_text(f"[{group}]\n{lines}")
     for module in entries.values():
         source = PLUGINS_SRC / f"{module.split(':')[0]}.py"
         if source.exists():
@@ -48,6 +53,7 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for name, _ in CI_PROVIDERS:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("TESTKUBE_HOME", str(home))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))  # hosts without a declared home
     monkeypatch.setenv("TESTKUBE_TELEMETRY_SEGMENT_URL", DEAD_URL)
     monkeypatch.setenv("TESTKUBE_TELEMETRY_DELIVERY", "inline")
     work = tmp_path / "work"
@@ -125,3 +131,23 @@ def run_testkube(
         env={**os.environ, **(env or {})},
         **kwargs,
     )
+
+
+ID = "a" * 64
+
+
+def spool_events(home: Path, count: int, pad: int = 0) -> list[str]:
+    """`count` one-event records, as `count` commands would leave them; returns their message ids."""
+    spool = Spool(str(home / "telemetry" / "spool"))
+    ids = []
+    for i in range(count):
+        event = new_event("testkube_cli_command", {"n": i, "pad": "x" * pad})
+        ids.append(event["messageId"])
+        spool.append(new_record(TESTKUBE, [event]))
+    return ids
+
+
+def with_id(home: Path, anonymous_id: str = ID) -> None:
+    """A user config holding an anonymous id, as after a first command."""
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "config.toml").write_text(f'[telemetry]\nanonymous_id = "{anonymous_id}"\nsalt = "s"\n')

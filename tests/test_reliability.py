@@ -8,19 +8,21 @@ import subprocess
 import sys
 
 import pytest
-from conftest import run_testkube
-from test_delivery import kill_flusher_mid_batch, spool_events
+from conftest import run_testkube, spool_events, with_id
+from test_delivery import kill_flusher_mid_batch
 
 from testkube_telemetry_plugin import spool as spool_module
-from testkube_telemetry_plugin.notice import NOTICE
+from testkube_telemetry_plugin.cli import TESTKUBE
+from testkube_telemetry_plugin.notice import notice_text
 from testkube_telemetry_plugin.spool import Spool
-from testkube_telemetry_plugin.state import read_state
+from testkube_telemetry_plugin.state import load as load_state
 
 pytestmark = pytest.mark.reliability
+NOTICE = notice_text(TESTKUBE)
 
 WORKER = """
 import sys
-from testkube_telemetry_plugin.host import make_cli
+from testkube_telemetry_plugin.cli import make_cli
 cli = make_cli()
 for i in range(int(sys.argv[1])):
     cli.main(["ends", "ok"], prog_name="testkube", standalone_mode=False)
@@ -57,28 +59,32 @@ def test_twenty_processes_fifty_commands_each_through_a_misbehaving_collector(
 
 
 def test_flusher_killed_ten_times_loses_nothing(isolated, collector, cli, runner) -> None:
+    with_id(isolated)
     ids = spool_events(isolated, 200)
     for _ in range(10):
         kill_flusher_mid_batch(collector)
-    assert Spool(isolated / "telemetry" / "spool").count(["segment"]) == 200
+    assert len(Spool(str(isolated / "telemetry" / "spool")).entries()) == 200
     flush_until_done(runner, cli)
     assert set(ids) <= {m["messageId"] for m in collector.messages()}
 
 
 def test_spool_cap_holds_and_the_drop_count_is_right(isolated, cli, runner, monkeypatch) -> None:
-    spool = Spool(isolated / "telemetry" / "spool")
-    filler = [{"messageId": str(i), "event": "x", "timestamp": "t"} for i in range(50)]
+    from testkube_telemetry_plugin.events import new_event, new_record
+
+    spool = Spool(str(isolated / "telemetry" / "spool"))
+    filler = [new_event("x", {}) for _ in range(50)]
     for _ in range(spool_module.MAX_EVENTS // 50 - 1):
-        spool.append(["segment"], filler)
-    before = spool.count(["segment"])
+        spool.append(new_record(TESTKUBE, filler))
+    before = sum(e.events for e in spool.entries())
     for _ in range(120):
         runner.invoke(cli, ["ends", "ok"])
-    after = spool.count(["segment"])
+    after = sum(e.events for e in spool.entries())
     added = 120 + 2  # 120 command events, the install event and the heartbeat
     assert after <= spool_module.MAX_EVENTS
-    dropped = read_state(isolated / "telemetry")["dropped_spool"]
+    assert spool.counts()[0] == after  # the running count agrees with a listing
+    dropped = load_state(str(isolated / "telemetry")).counters["dropped_spool"]
     assert dropped == before + added - after
-    assert dropped % 50 == 0 and dropped > 0  # whole oldest chunks went first
+    assert dropped % 50 == 0 and dropped > 0  # whole oldest records went first
 
 
 def baseline(args: list[str], env: dict[str, str] | None = None) -> tuple[int, str, str]:

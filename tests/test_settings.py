@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import itertools
 import json
+import re
 import stat
 from pathlib import Path
 
 import pytest
 from conftest import run_testkube
 
-from testkube_telemetry_plugin import identity, settings
-from testkube_telemetry_plugin.host import make_cli
+from testkube_telemetry_plugin import anonymous_id, fastpath, settings
+from testkube_telemetry_plugin.cli import TESTKUBE
+from testkube_telemetry_plugin.host import Host, Telemetry
 
-ID_RE = r"^[0-9a-f]{64}$"
+README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
 
 
 def write_config(home: Path, text: str) -> Path:
@@ -23,36 +24,44 @@ def write_config(home: Path, text: str) -> Path:
     return path
 
 
-# --- precedence: every combination of the four layers -----------------------
-ENV = [None, "1", "0"]
-PROJECT = [None, False, True]
-USER = [None, False, True]
-CONSENT = ["opt-out", "opt-in"]
+def load(host: Host = TESTKUBE) -> settings.Settings:
+    return settings.load_settings(host)
 
 
-def expected(env, project, user, consent) -> tuple[bool, str]:
-    if env == "1":
-        return False, "env"
-    if project is False:
-        return False, "project"
-    if user is not None:
-        return user, "user"
-    return consent == "opt-out", "default"
+# --- the README's precedence table, row by row --------------------------------------
+def precedence_rows() -> list[list[str]]:
+    table = README.split("<!-- precedence:", 1)[1].split("\n\n", 1)[0]
+    rows = [line for line in table.splitlines() if line.startswith("|")][2:]  # after the header and rule
+    return [[cell.strip().strip("`") for cell in row.strip("|").split("|")] for row in rows]
 
 
-@pytest.mark.parametrize(
-    "env,project,user,consent", list(itertools.product(ENV, PROJECT, USER, CONSENT))
-)
-def test_precedence_of_all_layers(isolated, monkeypatch, env, project, user, consent) -> None:
-    monkeypatch.setattr(settings, "DEFAULT_CONSENT", consent)
-    if env is not None:
-        monkeypatch.setenv("DO_NOT_TRACK", env)
-    if project is not None:
-        Path(".testkube.toml").write_text(f"[telemetry]\nenabled = {str(project).lower()}\n")
-    if user is not None:
-        write_config(isolated, f"[telemetry]\nenabled = {str(user).lower()}\n")
-    loaded = settings.load_settings()
-    assert (loaded.enabled, loaded.decision.source) == expected(env, project, user, consent)
+def test_the_precedence_table_has_rows() -> None:
+    assert len(precedence_rows()) >= 12
+
+
+@pytest.mark.parametrize("row", precedence_rows(), ids=lambda row: " / ".join(row[:4]))
+def test_precedence_table_row(row, isolated, monkeypatch) -> None:
+    do_not_track, project, user, consent, expected, source = row
+    monkeypatch.delenv("TESTKUBE_TELEMETRY_SEGMENT_URL")
+    host = Host("testkube", plugin_group="testkube.plugins",
+                telemetry=Telemetry(segment_url="https://analytics.testkube.io", consent=consent))
+    if do_not_track:
+        monkeypatch.setenv("DO_NOT_TRACK", do_not_track)
+    if project:
+        Path(".testkube.toml").write_text(f"[telemetry]\n{project}\n")
+    if user:
+        write_config(isolated, f"[telemetry]\n{user}\n")
+    loaded = load(host)
+    assert (loaded.enabled, loaded.decision.source) == (expected.startswith("on"), source)
+    assert loaded.collectors["segment_url"] == "https://analytics.testkube.io"  # a project never redirects
+    quick = fastpath.quick_settings(host, dict(__import__("os").environ))
+    assert (quick.decision.enabled, quick.decision.source) == (loaded.enabled, source)  # the hot path agrees
+
+
+def test_a_project_file_says_which_keys_it_ignored(isolated) -> None:
+    Path(".testkube.toml").write_text('[telemetry]\nconsent = "opt-out"\nsegment_url = "https://x.example"\n')
+    warnings = " ".join(load().warnings)
+    assert "ignored consent, segment_url" in warnings and "can only turn telemetry off" in warnings
 
 
 @pytest.mark.parametrize("name", ["DO_NOT_TRACK", "TESTKUBE_TELEMETRY_DISABLED"])
@@ -60,7 +69,15 @@ def test_precedence_of_all_layers(isolated, monkeypatch, env, project, user, con
                                        ("0", False), ("false", False), ("", False)])
 def test_env_switches(monkeypatch, name, value, off) -> None:
     monkeypatch.setenv(name, value)
-    assert settings.load_settings().enabled is (not off)
+    assert load().enabled is (not off)
+
+
+def test_another_hosts_variables_are_its_own(monkeypatch) -> None:
+    mycli = Host("mycli")
+    monkeypatch.setenv("TESTKUBE_TELEMETRY_DISABLED", "1")
+    assert load(mycli).enabled and not load().enabled
+    monkeypatch.setenv("MYCLI_TELEMETRY_DISABLED", "1")
+    assert not load(mycli).enabled
 
 
 def test_project_file_is_found_above_the_working_directory(tmp_path, monkeypatch) -> None:
@@ -68,7 +85,7 @@ def test_project_file_is_found_above_the_working_directory(tmp_path, monkeypatch
     deep = tmp_path / "work" / "a" / "b"
     deep.mkdir(parents=True)
     monkeypatch.chdir(deep)
-    loaded = settings.load_settings()
+    loaded = load()
     assert not loaded.enabled and str(tmp_path / "work" / ".testkube.toml") in loaded.decision.reason
 
 
@@ -99,8 +116,9 @@ def test_enable_edits_only_the_enabled_value(isolated, cli, runner) -> None:
 def test_files_are_private(isolated, cli, runner) -> None:
     runner.invoke(cli, ["ends", "ok"])
     assert stat.S_IMODE((isolated / "config.toml").stat().st_mode) == 0o600
-    assert stat.S_IMODE((isolated / "telemetry").stat().st_mode) == 0o700
-    for path in (isolated / "telemetry").rglob("*"):
+    for folder in (isolated, isolated / "telemetry", isolated / "telemetry" / "spool", isolated / "cache"):
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
+    for path in isolated.rglob("*"):
         if path.is_file():
             assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
 
@@ -111,17 +129,15 @@ BROKEN = [
     ("telemetry = 3\n", "line 1", "`telemetry` must be a table"),
     ("[telemetry]\nenabled = true\nenabled = false\n", "line 3", "not valid TOML"),
     (b"\xff\xfe[telemetry]", None, "not UTF-8"),
-]
-# Parseable files with a wrong value: off until fixed, and `enable`/`disable` fix them.
-WRONG_VALUES = [
     ('[telemetry]\nenabled = "maybe"\n', "line 2", "`enabled` must be true or false"),
     ("[telemetry]\nenabled = 1\n", "line 2", "`enabled` must be true or false"),
     ('[telemetry]\nenabled = true\nconsent = "sometimes"\n', "line 3", "`consent` must be"),
+    ("[telemetry]\nx = " + "[" * 5000 + "]" * 5000 + "\n", None, "not valid TOML"),
 ]
 
 
 @pytest.mark.parametrize("content,line,problem", BROKEN)
-def test_broken_config_means_off_and_one_clear_sentence(isolated, cli, runner, content, line, problem) -> None:
+def test_broken_config_means_off_one_sentence_and_no_rewrite(isolated, cli, runner, content, line, problem) -> None:
     isolated.mkdir()
     path = isolated / "config.toml"
     path.write_bytes(content if isinstance(content, bytes) else content.encode())
@@ -135,28 +151,17 @@ def test_broken_config_means_off_and_one_clear_sentence(isolated, cli, runner, c
     assert str(path) in sentence and problem in sentence
     if line:
         assert line in sentence
-    for command in (["enable", "telemetry"], ["telemetry", "disable"]):
+    for command in (["enable", "telemetry"], ["telemetry", "disable"], ["telemetry", "reset"]):
         refused = runner.invoke(cli, command)
+        if command[-1] == "reset":  # off: reset creates nothing, and so needs no rewrite
+            assert refused.exit_code == 0 and "no id is kept or created" in refused.stdout
+            continue
         assert refused.exit_code == 1
         assert problem in refused.stderr and "not changed" in refused.stderr
+        if line:
+            assert line in refused.stderr
         assert len(refused.stderr.strip().splitlines()) == 1
     assert path.read_bytes() == before
-
-
-@pytest.mark.parametrize("content,line,problem", WRONG_VALUES)
-def test_wrong_values_mean_off_until_fixed(isolated, cli, runner, content, line, problem) -> None:
-    path = write_config(isolated, content)
-    assert runner.invoke(cli, ["ends", "ok"]).stdout == "ok 1\n"
-    assert not (isolated / "telemetry" / "spool").exists()
-    data = json.loads(runner.invoke(cli, ["telemetry", "status", "--json"]).stdout)
-    assert data["enabled"] is False
-    assert data["problems"] == [f"{path}, {line}: {data['problems'][0].split(': ', 1)[1]}"]
-    assert problem in data["problems"][0]
-    fixed = runner.invoke(cli, ["telemetry", "disable"])
-    assert fixed.exit_code == 0
-    if "consent" not in content:
-        assert "enabled = false" in path.read_text()
-        assert settings.load_settings().user.problem is None
 
 
 def test_config_that_is_a_folder(isolated, cli, runner) -> None:
@@ -183,35 +188,47 @@ def test_unusable_home_never_breaks_the_command(tmp_path, monkeypatch, site) -> 
 def test_id_is_hmac_of_machine_id_stable_and_reset_changes_it(isolated, cli, runner, monkeypatch, tmp_path) -> None:
     machine = tmp_path / "machine-id"
     machine.write_text("0123456789abcdef0123456789abcdef\n")
-    monkeypatch.setattr(identity, "MACHINE_ID_FILES", (machine,))
+    monkeypatch.setattr(anonymous_id, "MACHINE_ID_FILES", (str(machine),))
     runner.invoke(cli, ["ends", "ok"])
-    first = settings.load_settings()
-    salt = first.user.table["salt"]
-    assert first.anonymous_id == identity.derive(salt, "0123456789abcdef0123456789abcdef")
-    assert "0123456789abcdef" not in first.anonymous_id
+    first = load()
+    assert first.anonymous_id == anonymous_id.derive(first.salt or "", "0123456789abcdef0123456789abcdef")
+    assert "0123456789abcdef" not in (first.anonymous_id or "")
     runner.invoke(cli, ["ends", "ok"])
-    assert settings.load_settings().anonymous_id == first.anonymous_id
+    assert load().anonymous_id == first.anonymous_id
     result = runner.invoke(cli, ["telemetry", "reset"])
     assert result.exit_code == 0
-    renewed = settings.load_settings().anonymous_id
+    renewed = load().anonymous_id
     assert renewed and renewed != first.anonymous_id and renewed in result.stdout
     assert "Dropped 4 pending events." in result.stdout  # install, heartbeat, 2 commands
     assert json.loads(runner.invoke(cli, ["telemetry", "show", "--json"]).stdout)["pending"] == []
 
 
+def test_reset_while_off_creates_no_id(isolated, cli, runner, monkeypatch) -> None:
+    monkeypatch.setenv("DO_NOT_TRACK", "1")
+    result = runner.invoke(cli, ["telemetry", "reset"])
+    assert result.exit_code == 0 and "no id is kept or created" in result.stdout
+    assert not (isolated / "config.toml").exists()
+    write_config(isolated, "[telemetry]\nenabled = false\n")
+    monkeypatch.delenv("DO_NOT_TRACK")
+    assert runner.invoke(cli, ["telemetry", "reset"]).exit_code == 0
+    assert "anonymous_id" not in (isolated / "config.toml").read_text()
+
+
 def test_no_machine_id_gives_a_random_id(monkeypatch, tmp_path) -> None:
-    monkeypatch.setattr(identity, "MACHINE_ID_FILES", (tmp_path / "missing",))
-    monkeypatch.setattr(identity.sys, "platform", "linux")
-    a = identity.ensure_anonymous_id(tmp_path / "a.toml")
-    b = identity.ensure_anonymous_id(tmp_path / "b.toml")
-    assert a != b and len(a) == 64 and int(a, 16) >= 0
+    monkeypatch.setattr(anonymous_id, "MACHINE_ID_FILES", (str(tmp_path / "missing"),))
+    monkeypatch.setattr(anonymous_id.sys, "platform", "linux")
+    lock = str(tmp_path / "lock" / "config.lock")
+    a, _, created_a = anonymous_id.ensure_anonymous_id(str(tmp_path / "a" / "config.toml"), lock, "")
+    b, _, _ = anonymous_id.ensure_anonymous_id(str(tmp_path / "b" / "config.toml"), lock, "")
+    assert created_a and a != b and re.fullmatch("[0-9a-f]{64}", a) and re.fullmatch("[0-9a-f]{64}", b)
 
 
 # --- notice ------------------------------------------------------------------------
 def test_notice_is_shown_once_on_stderr_never_stdout(site) -> None:
     first = run_testkube("ends", "ok")
     assert first.stdout == "ok 1\n"
-    assert "anonymous usage data" in first.stderr and "DO_NOT_TRACK=1" in first.stderr
+    assert "Testkube collects anonymous usage data" in first.stderr and "DO_NOT_TRACK=1" in first.stderr
+    assert "`testkube disable telemetry`" in first.stderr
     second = run_testkube("ends", "ok")
     assert (second.stdout, second.stderr) == ("ok 1\n", "")
 
@@ -228,7 +245,7 @@ def test_opt_in_consent_asks_once_on_a_terminal(isolated, cli, runner, monkeypat
     monkeypatch.setattr(environment, "is_interactive", lambda: True)
     result = runner.invoke(cli, ["ends", "ok"], input="y\n")
     assert result.exit_code == 0 and "Help improve Testkube" in result.stderr
-    assert settings.load_settings().enabled
+    assert load().enabled
     assert not (isolated / "telemetry" / "spool").exists()  # consent covers the next commands
 
 
@@ -236,13 +253,13 @@ def test_opt_in_never_asks_in_ci_and_stays_off(isolated, cli, runner, monkeypatc
     write_config(isolated, '[telemetry]\nconsent = "opt-in"\n')
     monkeypatch.setenv("CI", "true")
     result = runner.invoke(cli, ["ends", "ok"], input="y\n")
-    assert result.stderr == "" and not settings.load_settings().enabled
+    assert result.stderr == "" and not load().enabled
 
 
 # --- commands ----------------------------------------------------------------------
 STATUS_KEYS = {
     "enabled", "decided_by", "reason", "anonymous_id", "config_file", "project_file",
-    "consent", "delivery", "destinations", "pending_events", "problems",
+    "consent", "delivery", "collectors", "pending_events", "not_sent", "problems",
 }
 
 
@@ -257,15 +274,37 @@ def test_status_json_schema(isolated, cli, runner, monkeypatch) -> None:
     assert data["enabled"] is True and data["decided_by"] == "default"
     assert len(data["anonymous_id"]) == 64
     assert data["config_file"] == str(isolated / "config.toml")
-    assert data["destinations"]["segment"]["write_key_set"] is True
-    assert data["destinations"]["ga4"] == {
-        "configured": True, "url": "https://www.google-analytics.com/mp/collect",
-        "measurement_id": "G-TEST", "api_secret_set": True, "problem": None,
-    }
-    assert isinstance(data["pending_events"], int) and data["pending_events"] >= 3
+    segment, ga = data["collectors"]["segment"], data["collectors"]["ga4"]
+    assert segment["write_key_set"] is True and segment["pending_events"] == 3 and segment["failures"] == 1
+    assert segment["last_error"].startswith("network error") and segment["next_retry_at"]
+    assert ga["url"] == "https://www.google-analytics.com/mp/collect" and ga["measurement_id"] == "G-TEST"
+    assert ga["api_secret_set"] is True and ga["problem"] is None
+    assert data["pending_events"] == 3
     human = runner.invoke(cli, ["telemetry", "status"]).stdout
+    assert "segment: http://127.0.0.1:9/v1/batch (write key set); 3 pending; 1 failure(s)" in human
     for text in (result.stdout, human):
         assert "super-secret" not in text
+
+
+def test_status_says_when_no_collector_is_configured(isolated, runner, monkeypatch) -> None:
+    import click
+
+    from testkube_telemetry_plugin.hooked import HookedGroup
+
+    monkeypatch.setenv("MYCLI_HOME", str(isolated.parent / "mycli-home"))
+
+    @click.group(cls=HookedGroup, host=Host("mycli", telemetry=Telemetry()))
+    def mycli() -> None:
+        pass
+
+    @mycli.command()
+    def hello() -> None:
+        click.echo("hi")
+
+    assert runner.invoke(mycli, ["hello"]).exit_code == 0
+    human = runner.invoke(mycli, ["telemetry", "status"]).stdout
+    assert "Collectors: none configured; events stay on this machine (`mycli telemetry show`)." in human
+    assert len(json.loads(runner.invoke(mycli, ["telemetry", "show", "--json"]).stdout)["pending"]) == 3
 
 
 @pytest.mark.parametrize("verb", ["enable", "disable", "status"])
@@ -285,14 +324,14 @@ def test_env_override_is_said_plainly(cli, runner, monkeypatch) -> None:
     assert "Telemetry stays off: DO_NOT_TRACK=1 is set." in result.stdout
 
 
-def test_project_disable_and_enable(isolated, cli, runner, tmp_path) -> None:
+def test_project_disable_and_enable(isolated, cli, runner) -> None:
     result = runner.invoke(cli, ["telemetry", "disable", "--project"])
     assert result.exit_code == 0
     assert Path(".testkube.toml").read_text().endswith("[telemetry]\nenabled = false\n")
     status = json.loads(runner.invoke(cli, ["status", "telemetry", "--json"]).stdout)
     assert (status["enabled"], status["decided_by"]) == (False, "project")
     runner.invoke(cli, ["enable", "telemetry", "--project"])
-    assert settings.load_settings().enabled
+    assert load().enabled
 
 
 def test_existing_verb_groups_get_a_telemetry_subcommand(site) -> None:
@@ -311,28 +350,26 @@ def test_existing_verb_groups_get_a_telemetry_subcommand(site) -> None:
         pass
 
     register(root)
-    assert set(root.commands["status"].commands) == {"cluster", "telemetry"}
+    assert set(root.commands["status"].commands) == {"cluster", "telemetry"}  # type: ignore[attr-defined]
     assert root.commands["status"] is host_status
-    assert set(root.commands["enable"].commands) == {"telemetry"}
+    assert set(root.commands["enable"].commands) == {"telemetry"}  # type: ignore[attr-defined]
 
 
-def test_make_cli_has_the_telemetry_group(site) -> None:
-    cli = make_cli()
-    from click import Context
+# --- the hot path's summary of the config -------------------------------------------
+def test_summary_is_reused_while_unchanged_and_holds_nothing_secret(isolated, monkeypatch) -> None:
+    path = write_config(isolated, '[telemetry]\nenabled = true\nanonymous_id = "' + "b" * 64 + '"\nsalt = "pepper"\n'
+                                  'segment_write_key = "wk-123"\n')
+    paths = TESTKUBE.home_dir()
+    first = fastpath.user_summary(fastpath.paths_of(TESTKUBE))
+    assert first.has_id and first.config.table == {"enabled": True}
+    summary = (Path(paths) / "cache" / fastpath.SUMMARY_FILE).read_text()
+    assert "b" * 64 not in summary and "pepper" not in summary and "wk-123" not in summary
 
-    names = cli.list_commands(Context(cli))
-    assert {"telemetry", "enable", "disable", "status"} <= set(names)
-
-
-def test_parsed_config_is_reused_only_while_the_text_is_unchanged(isolated, monkeypatch) -> None:
-    path = write_config(isolated, "[telemetry]\nenabled = true \n")
-    assert settings.load_settings().enabled is True
-
-    def no_parse(text: str) -> dict:
+    def no_parse(path: str):
         raise AssertionError("parsed again although the file did not change")
 
     with monkeypatch.context() as patched:
-        patched.setattr(settings, "_parse_toml", no_parse)
-        assert settings.load_settings().enabled is True
-    path.write_text("[telemetry]\nenabled = false\n")  # same length, same second
-    assert settings.load_settings().enabled is False
+        patched.setattr(fastpath, "read_config", no_parse)
+        assert fastpath.user_summary(fastpath.paths_of(TESTKUBE)).config.table == {"enabled": True}
+    path.write_text("[telemetry]\nenabled = false\n" + " " * (len(path.read_text()) - 29))  # same size
+    assert fastpath.user_summary(fastpath.paths_of(TESTKUBE)).config.table == {"enabled": False}
