@@ -50,7 +50,7 @@ def main() -> None:
     threading.Thread(target=healthy.serve_forever, daemon=True).start()
     hanging, _ = hanging_server()
     # As the `testkube` console script runs it (no runpy).
-    command = [PYTHON, "-c", "import sys; from testkube_telemetry_plugin.host import main; sys.exit(main())", "plugins"]
+    command = [PYTHON, "-c", "import sys; from testkube_telemetry_plugin.cli import main; sys.exit(main())", "plugins"]
     cases = {
         "telemetry off": (command, {**base_env(scratch_home()), "DO_NOT_TRACK": "1"}),
         "on, healthy collector": (command, {**base_env(scratch_home()),

@@ -13,7 +13,7 @@ from _common import PYTHON, base_env, compare, scratch_home  # noqa: E402
 
 # Both run the way a console script does (`-c`, no runpy); the `testkube`
 # script that pip writes is exactly `from ...host import main; main()`.
-TESTKUBE = "import sys; from testkube_telemetry_plugin.host import main; sys.exit(main())"
+TESTKUBE = "import sys; from testkube_telemetry_plugin.cli import main; sys.exit(main())"
 BARE = """
 import click
 @click.group()

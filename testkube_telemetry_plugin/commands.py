@@ -1,7 +1,7 @@
-"""`<host> telemetry ...` and the seed's `<host> enable|disable|status telemetry`.
+"""The `telemetry` commands: status, enable, disable, show, flush, reset, heartbeat.
 
 Commands are built for the host they are registered in, so every message
-names that host.  Each answers in a line or two, names the setting that
+names that host (`registration.py` decides where they appear).  Each answers in a line or two, names the setting that
 decided the outcome, and turns a file it cannot use into one sentence and exit
 code 1 instead of a traceback.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Optional
+from typing import Any
 
 import click
 
@@ -18,12 +18,6 @@ from .host import Host
 from .invocation import current_invocation
 from .settings import Settings, find_project_file, load_settings
 
-VERB_FIRST = ("enable", "disable", "status")
-VERB_HELP = {
-    "enable": "Turn a feature on (`enable telemetry`).",
-    "disable": "Turn a feature off (`disable telemetry`).",
-    "status": "Show a feature's status (`status telemetry`).",
-}
 
 
 def _edit(settings: Settings, project: bool, values: dict[str, Any]) -> str:
@@ -150,31 +144,3 @@ def build_commands(bound: Host) -> list[click.Command]:
     from .server import heartbeat_command
 
     return [status, enable, disable, show, flush, reset, heartbeat_command(settings, bound)]
-
-
-def _verb_form(command: click.Command) -> click.Command:
-    """The same command under the name `telemetry`, for `<host> enable telemetry`."""
-    assert command.callback is not None
-    return click.Command("telemetry", callback=command.callback, params=list(command.params),
-                         help=command.help, short_help=command.short_help)
-
-
-def register(cli: click.Group, host: Optional[Host] = None) -> None:
-    """Add `telemetry` and the verb-first forms, next to what the host already has."""
-    bound = host or getattr(cli, "host", None) or Host(cli.name or "cli")
-    commands = build_commands(bound)
-    group = click.Group("telemetry", help="Anonymous usage telemetry: see and control it.")
-    for command in commands:
-        group.add_command(command)
-    cli.add_command(group)
-    by_name: dict[str, click.Command] = {c.name or "": c for c in commands}
-    for verb in VERB_FIRST:
-        existing = cli.commands.get(verb)
-        if existing is None:
-            verb_group = click.Group(verb, help=VERB_HELP[verb])
-            verb_group.add_command(_verb_form(by_name[verb]))
-            cli.add_command(verb_group)
-        elif isinstance(existing, click.Group) and "telemetry" not in existing.commands:
-            existing.add_command(_verb_form(by_name[verb]))
-        # A host command of that name that is not a group is left alone.
-

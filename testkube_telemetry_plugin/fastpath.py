@@ -23,11 +23,11 @@ from .settings import (
     deadline_of,
     decide,
     delivery_of,
-    env_flag,
     find_project_file,
     home_problem,
     is_anonymous_id,
 )
+from .switches import env_flag
 
 SUMMARY_FILE = "config-summary"
 _FORMAT = "summary-1"

@@ -2,14 +2,17 @@
 
 Registered through the `testkube.plugins` entry point as `telemetry`, or by a
 host that declares `Host(telemetry=Telemetry(...))`.  Everything it shows or
-writes is named after the host it runs in.
+writes is named after the host it runs in.  With an opt-out variable set, the
+post-command hook returns before importing anything or reading any file.
 """
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 from .hookspecs import hookimpl
+from .switches import disabling_env
 
 if TYPE_CHECKING:
     import click
@@ -19,13 +22,15 @@ if TYPE_CHECKING:
 
 @hookimpl
 def testkube_register_commands(cli: click.Group) -> None:
-    from .commands import register
+    from .registration import register
 
     register(cli)
 
 
 @hookimpl
 def testkube_post_command(invocation: Invocation, outcome: Outcome) -> None:
+    if disabling_env(invocation.host, os.environ) is not None:
+        return
     from .recorder import record_command
 
     record_command(invocation, outcome)

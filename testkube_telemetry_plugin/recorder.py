@@ -19,7 +19,6 @@ from .catalogue import HEARTBEAT_COUNTS, Keyed
 from .events import HEARTBEAT, INSTALL, base_properties, event_name, new_event, new_record
 from .fastpath import Quick, quick_settings
 from .host import Host
-from .settings import disabling_env
 from .spool import Spool
 
 if TYPE_CHECKING:
@@ -38,8 +37,8 @@ def record_command(invocation: Invocation, outcome: Outcome) -> None:
     """The post-command hook: never raises, never changes the command's result."""
     host = invocation.host
     try:
-        if is_own_command(invocation.subcommand) or disabling_env(host, os.environ) is not None:
-            return  # switched off for this process: not even the config is read
+        if is_own_command(invocation.subcommand):
+            return
         quick = quick_settings(host, os.environ)
         if not quick.decision.enabled:
             if quick.decision.source == "default" and quick.consent == "opt-in":

@@ -9,7 +9,6 @@ the batch.  No module but this one decides.
 
 from __future__ import annotations
 
-import random
 import time
 from typing import Optional
 
@@ -46,6 +45,8 @@ def retry_after(value: Optional[str], now: Optional[float] = None) -> Optional[f
 
 def backoff(failures: int, retry_after_s: Optional[float] = None) -> float:
     """Seconds before the next try after `failures` failures in a row."""
+    import random  # only when something failed: it is slow to import
+
     delay: float = min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2.0 ** min(max(failures, 1) - 1, 20))
     delay *= random.uniform(0.5, 1.0)  # jitter: offline machines do not retry in step
     if retry_after_s is not None:

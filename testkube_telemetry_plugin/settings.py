@@ -14,9 +14,8 @@ from . import safefs
 from .config_read import SINK_KEYS, ConfigFile, read_config
 from .host import Host
 from .paths import Paths, paths_of
+from .switches import disabling_env, env_flag
 
-TRUTHY = frozenset({"1", "true", "yes", "on"})
-FALSY = frozenset({"", "0", "false", "no", "off"})
 DEFAULT_DEADLINE_S = 2.0
 
 
@@ -26,30 +25,6 @@ class Decision(NamedTuple):
     enabled: bool
     source: str  # "env", "home", "project", "user", "default"
     reason: str
-
-
-def env_flag(value: Optional[str]) -> Optional[bool]:
-    """True, False, or None when the value is not a recognised yes/no word."""
-    if value is None:
-        return False
-    word = value.strip().lower()
-    if word in TRUTHY:
-        return True
-    if word in FALSY:
-        return False
-    return None
-
-
-def disabling_env(host: Host, env: Mapping[str, str]) -> Optional[str]:
-    """The opt-out variable that switches telemetry off, if one does.
-
-    Any value but a clear "no" counts: `DO_NOT_TRACK=maybe` means off, since a
-    person who typed it meant something, and privacy wins the doubt.
-    """
-    for name in ("DO_NOT_TRACK", host.env("TELEMETRY_DISABLED")):
-        if env_flag(env.get(name)) is not False:
-            return name
-    return None
 
 
 def home_problem(home: str) -> Optional[str]:

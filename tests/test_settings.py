@@ -334,12 +334,12 @@ def test_project_disable_and_enable(isolated, cli, runner) -> None:
     assert load().enabled
 
 
-def test_existing_verb_groups_get_a_telemetry_subcommand(site) -> None:
+def test_existing_verb_groups_get_a_telemetry_subcommand(site, runner) -> None:
     import click
 
-    from testkube_telemetry_plugin.commands import register
+    from testkube_telemetry_plugin.registration import register
 
-    root = click.Group("host")
+    root = click.Group("testkube")
 
     @root.group("status")
     def host_status() -> None:
@@ -347,12 +347,16 @@ def test_existing_verb_groups_get_a_telemetry_subcommand(site) -> None:
 
     @host_status.command("cluster")
     def cluster() -> None:
-        pass
+        click.echo("cluster is fine")
 
-    register(root)
-    assert set(root.commands["status"].commands) == {"cluster", "telemetry"}  # type: ignore[attr-defined]
+    register(root, TESTKUBE)
     assert root.commands["status"] is host_status
-    assert set(root.commands["enable"].commands) == {"telemetry"}  # type: ignore[attr-defined]
+    assert set(host_status.list_commands(click.Context(host_status))) == {"cluster", "telemetry"}
+    assert runner.invoke(root, ["status", "cluster"]).stdout == "cluster is fine\n"
+    status = runner.invoke(root, ["status", "telemetry", "--json"])
+    assert status.exit_code == 0 and json.loads(status.stdout)["decided_by"] == "default"
+    enable = root.commands["enable"]
+    assert enable.list_commands(click.Context(enable)) == ["telemetry"]  # type: ignore[attr-defined]
 
 
 # --- the hot path's summary of the config -------------------------------------------
