@@ -19,7 +19,6 @@ from .invocation import current_invocation
 from .settings import Settings, find_project_file, load_settings
 
 
-
 def _edit(settings: Settings, project: bool, values: dict[str, Any]) -> str:
     from .config_file import ConfigError, edit_table, new_file_header
     from .notice import hint
