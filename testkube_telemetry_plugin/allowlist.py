@@ -44,10 +44,12 @@ class _Rx:
         self.value = c(r""""(?:[^"\\\n]|\\.)*(?:"|$)|'(?:[^'\\\n]|\\.)*(?:'|$)|\S+""", re.M)
         self.bare_scheme = c(r"(?i)\b(bearer|basic|digest)\s+([^\s,;:)]+)")
         hx, b64 = "[0-9a-fA-F]", r"[\w+/=\-]"
+        # Each pattern may start only where a run of its characters starts (the
+        # look-behinds): a 4000-character run then costs one scan, not 4000.
         self.subs: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
-            (c(r"(?i)\b[a-z][a-z0-9+.\-]*://[^\s\"'<>\[\]{}|\\^`]*"), _url),
+            (c(r"(?i)(?<![a-z0-9+.\-])[a-z][a-z0-9+.\-]*://[^\s\"'<>\[\]{}|\\^`]*"), _url),
             (c(r"(?<![\w.\-])[\w.\-]+@[\w.\-]+:[\w./~\-]+"), _fixed("url")),
-            (c(r"[\w.%+\-]+@[\w\-]+(?:\.[\w\-]+)+"), _fixed("email")),
+            (c(r"(?<![\w.%+\-])[\w.%+\-]+@[\w\-]+(?:\.[\w\-]+)+"), _fixed("email")),
             (c(r"(?<![\w.\-])[\w.\-]+@[\w\-]+"), lambda m: f"{MARK['user']}@{MARK['host']}"),
             (c(r"\beyJ[\w\-]{4,}\.[\w\-]{4,}(?:\.[\w\-]*)?"), _fixed("secret")),
             (c(r"\b(?:gh[pousr]_[A-Za-z0-9]{16,}|github_pat_\w{20,}|glpat-[\w\-]{16,}|xox[abposr]-[\w\-]{8,}"
@@ -196,7 +198,8 @@ def _quotes(text: str, own: frozenset[str]) -> str:
         content = next(g for g in m.groups() if g is not None)
         bare = content.strip()
         plain = bare.translate(rx.unmark)
-        if bare in own or bare.lower() in own or len(bare.split()) >= 3:
+        words = bare.split()
+        if len(words) >= 3 or (words and all(w in own or w.lower() in own for w in words)):
             return m.group()
         if not re.search(r"[^\W_]", plain):
             return m.group() if plain.strip() or not bare else bare

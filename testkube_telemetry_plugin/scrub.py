@@ -10,10 +10,8 @@ usage errors get fixed forms built from the exception, not from its text.
 
 from __future__ import annotations
 
-import getpass
 import os
 import re
-import socket
 from typing import TYPE_CHECKING, Any, Iterable, Optional, Sequence
 
 from .allowlist import MARK, redact
@@ -28,6 +26,9 @@ _REASON: Optional[re.Pattern[str]] = None
 
 def _local_labelled() -> list[tuple[str, str]]:
     """This machine's names, each with the kind of thing it is."""
+    import getpass  # here, not at the top: socket alone costs milliseconds, and scrub runs only on errors
+    import socket
+
     pairs = [(os.environ.get(var, ""), kind) for var, kind in
              (("USER", "user"), ("USERNAME", "user"), ("LOGNAME", "user"), ("HOSTNAME", "host"))]
     for get, kind in ((getpass.getuser, "user"), (socket.gethostname, "host")):
@@ -135,7 +136,7 @@ def _scrub(text: str, typed: Iterable[Any], own_words: Iterable[Any], limit: int
     words = [str(w) for w in own_words if w]
     own = frozenset(words) | frozenset(w.lower() for w in words)
     text, cut = _bound_and_mark(text, typed, own, limit)
-    out = redact(text, own) + (" …" if cut else "")
+    out = (redact(text, own) + (" …" if cut else "")).strip()
     if len(out) > limit:
         out = re.sub(r"<[a-z]*$", "", out[: limit - 1]).rstrip() + "…"
     return out
@@ -187,7 +188,9 @@ def _usage_form(exc: click.UsageError, own: frozenset[str]) -> Optional[str]:
     if isinstance(exc, ce.BadParameter):
         reason, hints = _reason().search(message), _hints(exc, quoted=True)
         head = f"Invalid value for {' / '.join(hints)}" if hints else "Invalid value"
-        return f"{head}: {reason.group()}." if reason else f"{head}."
+        if reason is None:
+            return f"{head}."
+        return f"{head}: {reason.group()}{' the choices' if reason.group().endswith('one of') else ''}."
     if (no_command and isinstance(exc, no_command)) or message.startswith("No such command"):
         return "No such command <arg>."
     if message.startswith("Got unexpected extra argument"):
