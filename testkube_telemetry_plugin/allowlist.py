@@ -18,6 +18,7 @@ KINDS = ("arg", "user", "host", "path", "url", "email", "ip", "address", "secret
 # later pattern matches inside or across it; it is spelled out at the very end.
 MARK = {kind: chr(0xE000 + i) for i, kind in enumerate(KINDS)}
 _NAME = {mark: f"<{kind}>" for kind, mark in MARK.items()}
+UNMARK = {cp: " " for cp in range(0xE000, 0xE100)}  # the input may not carry placeholder characters
 
 
 class _Rx:
@@ -32,7 +33,6 @@ class _Rx:
         self.user_keys, self.host_keys = frozenset(v.USER_KEYS.split()), frozenset(v.HOST_KEYS.split())
         self.scheme_words, self.extensions = frozenset(v.SCHEME_WORDS.split()), frozenset(v.EXTENSIONS.split())
         self.host_suffixes = frozenset(v.HOST_SUFFIXES.split())
-        self.unmark = {cp: " " for cp in range(0xE000, 0xE100)}
         self.controls = {cp: " " for cp in [*range(32), 127]}
         self.pem = c(r"-----BEGIN [A-Z0-9 ]*-----.*?(?:-----END [A-Z0-9 ]*-----|\Z)", re.S)
         stems = "pass|pwd|pw|secret|token|key|auth|credential|cookie|session|sig|bearer"
@@ -110,13 +110,16 @@ def _parts(word: str) -> list[str]:
 
 
 def _known(word: str, own: frozenset[str] = frozenset()) -> bool:
-    """A vocabulary word, an own word, a small number, or a compound of vocabulary words."""
+    """A vocabulary word, an own word, a small number, or a compound of vocabulary words.
+
+    A compound of single letters ("J.D.", "A-B") is not known: it may be someone's initials.
+    """
     rx = _rx()
     lower = word.lower().replace("’", "'")
     if lower in rx.vocab or word in own or lower in own or rx.number.fullmatch(word):
         return True
     parts = _parts(word)
-    return bool(parts) and all(p in rx.vocab and not p.isdigit() for p in parts)
+    return all(p in rx.vocab and not p.isdigit() for p in parts) and any(len(p) > 1 for p in parts)
 
 
 def _is_file(name: str) -> bool:
@@ -189,7 +192,6 @@ def _bare_scheme(m: re.Match[str]) -> str:
     return m.group() if m.group(2).lower() in _rx().scheme_words else f"{m.group(1)} {MARK['secret']}"
 
 
-
 def _quotes(text: str, own: frozenset[str]) -> str:
     """A quoted word or two is a value from the user's world, unless it is the CLI's own."""
     rx = _rx()
@@ -197,13 +199,13 @@ def _quotes(text: str, own: frozenset[str]) -> str:
     def one(m: re.Match[str]) -> str:
         content = next(g for g in m.groups() if g is not None)
         bare = content.strip()
-        plain = bare.translate(rx.unmark)
+        plain = bare.translate(UNMARK)
         words = bare.split()
         if len(words) >= 3 or (words and all(w in own or w.lower() in own for w in words)):
             return m.group()
         if not re.search(r"[^\W_]", plain):
             return m.group() if plain.strip() or not bare else bare
-        if len(bare.split()) == 1 and text[m.end():m.end() + 1] == ":" and _known(bare):
+        if len(words) == 1 and text[m.end():m.end() + 1] == ":" and _known(bare):
             return m.group()  # a key in JSON or YAML: part of the structure
         before = re.findall(r"\w+", text[max(0, m.start() - 40):m.start()])
         return MARK[_kind_after(before[-1].lower() if before else "")]
@@ -231,7 +233,6 @@ def _words(text: str, own: frozenset[str]) -> str:
             kept = space or other.isascii() or other in "…’“”«»—–"
             out.append(" " if space else other if kept else "<value>")
     return "".join(out)
-
 
 
 def redact(text: str, own: frozenset[str]) -> str:

@@ -14,13 +14,12 @@ import os
 import re
 from typing import TYPE_CHECKING, Any, Iterable, Optional, Sequence
 
-from .allowlist import MARK, redact
+from .allowlist import MARK, UNMARK, redact
 
 if TYPE_CHECKING:
     import click
 
 MAX_MESSAGE_CHARS = 200
-_UNMARK = {cp: " " for cp in range(0xE000, 0xE100)}  # the input may not carry placeholder characters
 _REASON: Optional[re.Pattern[str]] = None
 
 
@@ -47,16 +46,20 @@ def local_names() -> list[str]:
     return sorted({name for name, _ in _local_labelled()}, key=len, reverse=True)
 
 
-def _values(typed: Iterable[Any], own: frozenset[str]) -> list[tuple[str, str, bool]]:
-    """(casefolded value, kind, whole tokens only), longest first."""
+def _values(typed: Iterable[Any], own: frozenset[str], cap: int) -> list[tuple[str, str, bool]]:
+    """(casefolded value, kind, whole tokens only), longest first.
+
+    A value is searched by its first `cap` characters: every occurrence holds
+    them, and no occurrence that starts before the cut can be longer than that.
+    """
     found: dict[str, tuple[str, bool]] = {}
-    for raw in typed:
-        value = str(raw).translate(_UNMARK)
+    for raw in typed or ():
+        value = str(raw).translate(UNMARK)
         for v in (value, value.strip()):
             if any(ch.isalnum() for ch in v) and v not in own and v.lower() not in own:
-                found.setdefault(v.casefold(), ("arg", len(v) <= 2))
+                found.setdefault(v[:cap].casefold(), ("arg", len(v) <= 2))
     for name, kind in _local_labelled():  # whole words: a host called "vm" leaves "vmware" alone
-        found.setdefault(name.translate(_UNMARK).casefold(), (kind, True))
+        found.setdefault(name.translate(UNMARK).casefold(), (kind, True))
     return sorted(((f, k, w) for f, (k, w) in found.items()), key=lambda item: -len(item[0]))
 
 
@@ -98,9 +101,9 @@ def _bound_and_mark(text: str, typed: Iterable[Any], own: frozenset[str], limit:
     Values are searched in the bound plus the longest value, so one that
     straddles the cut is still found whole; a cut token is dropped, not halved.
     """
-    values = _values(typed, own)
     bound = max(limit, 50) * 20
-    window = text[: bound + max((len(v) for v, _, _ in values), default=0)].translate(_UNMARK)
+    values = _values(typed, own, bound)
+    window = text[: bound + max((len(v) for v, _, _ in values), default=0)].translate(UNMARK)
     out, pos = [], 0
     for start, end, kind in _spans(window, values):
         if start >= bound:
@@ -133,7 +136,7 @@ def scrub(
 
 def _scrub(text: str, typed: Iterable[Any], own_words: Iterable[Any], limit: int) -> str:
     """The pipeline itself, raising on bugs: the tests call it so none can hide."""
-    words = [str(w) for w in own_words if w]
+    words = [str(w) for w in own_words or () if w]
     own = frozenset(words) | frozenset(w.lower() for w in words)
     text, cut = _bound_and_mark(text, typed, own, limit)
     out = (redact(text, own) + (" …" if cut else "")).strip()
@@ -149,18 +152,22 @@ def usage_error_message(exc: click.UsageError, typed: Iterable[str] = (), own_wo
     bad value, since 8.2 the whole help text), so the form is built from the
     exception's class and attributes; only unknown shapes fall back to scrub().
     """
-    own = [str(w) for w in own_words]
+    own = [str(w) for w in own_words or ()]
     try:
         form = _usage_form(exc, frozenset(own) | frozenset(w.lower() for w in own))
-    except Exception:  # an attribute missing in some Click version: use the text
-        form = None
-    if form is not None:
-        return form
+        if form is not None:
+            return form
+        text, hints = exc.format_message(), _hints(exc)
+    except Exception:  # an attribute missing in some Click version: the text, scrubbed, will do
+        text, hints = _text_of(exc), []
+    return scrub(text, typed, [*own, *hints])
+
+
+def _text_of(exc: BaseException) -> str:
     try:
-        text = exc.format_message()
+        return str(exc)
     except Exception:
-        text = str(exc)
-    return scrub(text, typed, [*own, *_hints(exc)])
+        return ""
 
 
 def _usage_form(exc: click.UsageError, own: frozenset[str]) -> Optional[str]:

@@ -85,7 +85,7 @@ staging statefulset sts subnet sudo suspended sync syscall taint teardown teleme
 testsuite throttled toml traceback transient ttl uid unavailable unbound uncaught uninstall unpack unschedulable
 unset upstream utf-8 uuid verbose vpn warn websocket whitespace wildcard zip
 
-absolute appears assigned blank bug busy caught close crash crashed dead drop dropped either enough exactly
+absolute appears assigned e.g i.e blank bug busy caught close crash crashed dead drop dropped either enough exactly
 example fault final fixed global half handled how incomplete inconsistent kept large later leave legacy longer
 low manual mixed my nested newline normal numeric offset old original otherwise outside own pair past percent
 proper properly quoted random raw reach recognized relative remaining replace reserved right rollout safe

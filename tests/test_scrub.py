@@ -132,6 +132,17 @@ def test_typed_values_inside_longer_words_and_short_ones_as_tokens() -> None:
     assert scrub("no such file: a.b(c)*", typed=["a.b(c)*"]) == "no such file: <arg>"
 
 
+def test_a_typed_value_longer_than_the_window_is_still_removed() -> None:
+    blob = "Zq" * 30_000  # pasted as an argument, echoed by the error
+    for prefix in ("", "error: ", "x " * 1500):
+        out = scrub(prefix + blob + " not found", typed=[blob])
+        assert "zqzq" not in out.lower()
+
+
+def test_none_for_typed_and_own_words_is_tolerated() -> None:
+    assert _scrub("connection refused", None, None, MAX_MESSAGE_CHARS) == "connection refused"  # type: ignore[arg-type]
+
+
 def test_own_words_are_kept_even_when_typed() -> None:
     out = scrub("Missing option '--name'. See 'create --help'.", typed=["--name", "create"],
                 own_words=["--name", "create", "--help"])
@@ -174,6 +185,7 @@ def test_own_words_are_kept_even_when_typed() -> None:
         ("open ./deploy/values.yaml and ~/.kube/config and run.sh", "open <path> and <path> and <path>"),
         ("lookup minio.storage.svc.cluster.local: no such host", "lookup <host>: no such host"),
         ("deployments.apps is invalid: at 10:22:31", "deployments.apps is invalid: at 10:22:31"),
+        ("signed by J.D. and A-B, e.g. x-api-key", "signed by <value>. and <value>, e.g. x-api-key"),
     ],
 )
 def test_kinds_are_named(text: str, expected: str) -> None:
