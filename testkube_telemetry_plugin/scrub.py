@@ -1,84 +1,233 @@
-"""Removal of personal data from free text, before anything is spooled.
+"""Free text made safe to send: an allow-list, not a deny-list.
 
-Error messages are the one free-text value that leaves the machine, and they
-echo whatever the user typed: paths, URLs with tokens, e-mail addresses.  Each
-pattern below replaces a kind of value with a placeholder naming the kind, so
-the message stays useful ("No such file: <path>") and tells nothing about whom.
+Error messages echo what the user typed and what their machine knows: names,
+hosts, paths, tokens.  A deny-list of patterns always misses a shape, so the
+message is rebuilt from what is known to be harmless (see allowlist.py), after
+two steps that hold by construction: every value the user typed, and this
+machine's user, host and home names, are replaced wherever they occur.  Click's
+usage errors get fixed forms built from the exception, not from its text.
 """
 
 from __future__ import annotations
 
-import getpass
 import os
 import re
-import socket
-from typing import Optional
+from typing import TYPE_CHECKING, Any, Iterable, Optional, Sequence
+
+from .allowlist import MARK, UNMARK, redact
+
+if TYPE_CHECKING:
+    import click
 
 MAX_MESSAGE_CHARS = 200
+_REASON: Optional[re.Pattern[str]] = None
 
-_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-    (placeholder, re.compile(pattern, flags))
-    for placeholder, pattern, flags in (
-        ("<private-key>", r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)", re.S),
-        ("<jwt>", r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*", 0),
-        ("<token>", r"\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{20,}|\bgithub_pat_[A-Za-z0-9_]{20,}", 0),
-        ("<token>", r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b", 0),
-        ("<token>", r"\bxox[abposr]-[A-Za-z0-9-]{10,}", 0),
-        ("<token>", r"(?i)\b(?:bearer|basic|token)\s+[A-Za-z0-9._~+/=-]{8,}", 0),
-        ("<url>", r"(?i)\b[a-z][a-z0-9+.-]*://\S+", 0),
-        ("<email>", r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}", 0),
-        ("<ip>", r"(?i)\b(?:[0-9a-f]{0,4}:){2,7}[0-9a-f]{0,4}\b", 0),
-        ("<ip>", r"\b(?:\d{1,3}\.){3}\d{1,3}\b", 0),
-        ("<path>", r"(?i)(?:\b[a-z]:)?\\\\?[^\s\\\"'<>|]+(?:\\[^\s\\\"'<>|]*)+", 0),
-        ("<path>", r"(?:~|\.{1,2})?/[^\s\"'<>]*", 0),
-        ("<path>", r"\b[\w.-]+/[\w./-]+", 0),
-        ("<path>", r"\b[\w-]+\.(?:ya?ml|json|toml|txt|js|ts|py|sh|env|ini|cfg|conf|xml|csv|log|key|pem)\b", re.I),
-        ("<secret>", r"\b[A-Fa-f0-9]{24,}\b", 0),
-        ("<secret>", r"\b[A-Za-z0-9+/_-]{24,}={0,2}", 0),
-    )
-)
+
+def _local_labelled() -> list[tuple[str, str]]:
+    """This machine's names, each with the kind of thing it is."""
+    import getpass  # here, not at the top: socket alone costs milliseconds, and scrub runs only on errors
+    import socket
+
+    pairs = [(os.environ.get(var, ""), kind) for var, kind in
+             (("USER", "user"), ("USERNAME", "user"), ("LOGNAME", "user"), ("HOSTNAME", "host"))]
+    for get, kind in ((getpass.getuser, "user"), (socket.gethostname, "host")):
+        try:
+            pairs.append((get(), kind))
+        except Exception:  # getuser raises when no user name can be found
+            continue
+    pairs += [(name.split(".")[0], "host") for name, kind in list(pairs) if kind == "host"]
+    home = os.path.expanduser("~")
+    pairs += [(home, "path"), (home.replace("\\", "/"), "path")]
+    return [(name, kind) for name, kind in pairs if len(name.strip("/\\~")) >= 2]
 
 
 def local_names() -> list[str]:
-    """This machine's user and host names, which must never leave it."""
-    names = []
-    for get in (getpass.getuser, socket.gethostname):
-        try:
-            names.append(get())
-        except Exception:  # getuser raises when no user name can be found
-            continue
-    home = os.path.expanduser("~")
-    names.append(home)
-    names.extend(
-        os.environ.get(var, "") for var in ("USER", "USERNAME", "LOGNAME", "HOSTNAME")
-    )
-    # Replaced as whole words only, so a host called "vm" leaves "vmware" alone.
-    return sorted({name for name in names if len(name) >= 2}, key=len, reverse=True)
+    """This machine's user name(s), host name and home folder, which must never leave it."""
+    return sorted({name for name, _ in _local_labelled()}, key=len, reverse=True)
 
 
-def usage_error_message(exc: object, typed: object = (), own_words: object = ()) -> str:
-    """Placeholder until the allow-list scrubber lands."""
-    return "usage error"
+def _values(typed: Iterable[Any], own: frozenset[str], cap: int) -> list[tuple[str, str, bool]]:
+    """(casefolded value, kind, whole tokens only), longest first.
+
+    A value is searched by its first `cap` characters: every occurrence holds
+    them, and no occurrence that starts before the cut can be longer than that.
+    """
+    found: dict[str, tuple[str, bool]] = {}
+    for raw in typed or ():
+        value = str(raw).translate(UNMARK)
+        for v in (value, value.strip()):
+            if any(ch.isalnum() for ch in v) and v not in own and v.lower() not in own:
+                found.setdefault(v[:cap].casefold(), ("arg", len(v) <= 2))
+    for name, kind in _local_labelled():  # whole words: a host called "vm" leaves "vmware" alone
+        found.setdefault(name.translate(UNMARK).casefold(), (kind, True))
+    return sorted(((f, k, w) for f, (k, w) in found.items()), key=lambda item: -len(item[0]))
 
 
-def scrub(text: Optional[str], typed: object = (), own_words: object = (), limit: int = MAX_MESSAGE_CHARS) -> str:
-    """`text` with personal values replaced by placeholders, at most `limit` chars."""
-    if not text:
-        return ""
-    for value in sorted(typed, key=len, reverse=True):  # type: ignore[attr-defined]
-        text = text.replace(value, "<arg>")
-    # Bound the work first: a 1 MB message must not cost a second of regex time.
-    if len(text) > limit * 20:
-        # Cut at a space, so no secret is left half-cut (and so unrecognisable).
-        text = text[: limit * 20].rsplit(None, 1)[0] if " " in text[: limit * 20] else ""
-    for name in local_names():
-        if os.sep in name or "/" in name:
-            text = re.sub(re.escape(name), "<path>", text, flags=re.I)
+def _is_word(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"
+
+
+def _spans(text: str, values: list[tuple[str, str, bool]]) -> list[tuple[int, int, str]]:
+    """Where the values occur, case-insensitively (casefold), merged where they overlap."""
+    index: Sequence[int]
+    if text.isascii():
+        folded, index = text.lower(), range(len(text))
+    else:
+        pieces = [ch.casefold() for ch in text]
+        folded, index = "".join(pieces), [i for i, p in enumerate(pieces) for _ in p]
+    spans = []
+    for value, kind, whole in values:
+        at = folded.find(value)
+        while at >= 0:
+            end = at + len(value)
+            if not whole or not (
+                (_is_word(value[0]) and at > 0 and _is_word(folded[at - 1]))
+                or (_is_word(value[-1]) and end < len(folded) and _is_word(folded[end]))
+            ):
+                spans.append((index[at], index[end - 1] + 1, kind))
+            at = folded.find(value, at + 1)
+    merged: list[tuple[int, int, str]] = []
+    for start, end, kind in sorted(spans, key=lambda s: (s[0], -s[1])):
+        if merged and start < merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]), merged[-1][2])
         else:
-            text = re.sub(rf"(?<![\w-]){re.escape(name)}(?![\w-])", "<user>", text, flags=re.I)
-    for placeholder, pattern in _PATTERNS:
-        text = pattern.sub(placeholder, text)
-    text = " ".join(text.split())
-    if len(text) > limit:
-        text = text[: limit - 1].rstrip() + "…"
-    return text
+            merged.append((start, end, kind))
+    return merged
+
+
+def _bound_and_mark(text: str, typed: Iterable[Any], own: frozenset[str], limit: int) -> tuple[str, bool]:
+    """The first part of the text, with what the user typed and this machine's names marked.
+
+    Values are searched in the bound plus the longest value, so one that
+    straddles the cut is still found whole; a cut token is dropped, not halved.
+    """
+    bound = max(limit, 50) * 20
+    values = _values(typed, own, bound)
+    window = text[: bound + max((len(v) for v, _, _ in values), default=0)].translate(UNMARK)
+    out, pos = [], 0
+    for start, end, kind in _spans(window, values):
+        if start >= bound:
+            break
+        out += [window[pos:start], MARK[kind]]
+        pos = end
+    out.append(window[pos:bound])
+    cut = len(text) > bound
+    marked = "".join(out)
+    if cut and pos <= bound and not window[bound:bound + 1].isspace():
+        marked = re.sub(r"[^\s\uE000-\uE0FF]+$", "", marked)
+    return marked, cut
+
+
+def scrub(
+    text: Optional[str], typed: Iterable[str] = (), own_words: Iterable[str] = (), limit: int = MAX_MESSAGE_CHARS
+) -> str:
+    """Free text made safe to send: only known words survive, the rest is named by kind.
+
+    Never raises: telemetry must not break the command it reports on, and on an
+    unexpected failure nothing of the text is sent.
+    """
+    if not text or limit <= 0:
+        return ""
+    try:
+        return _scrub(str(text), typed, own_words, limit)
+    except Exception:  # a bug must cost the message, never the command
+        return "<value>"[:limit]
+
+
+def _scrub(text: str, typed: Iterable[Any], own_words: Iterable[Any], limit: int) -> str:
+    """The pipeline itself, raising on bugs: the tests call it so none can hide."""
+    words = [str(w) for w in own_words or () if w]
+    own = frozenset(words) | frozenset(w.lower() for w in words)
+    text, cut = _bound_and_mark(text, typed, own, limit)
+    out = (redact(text, own) + (" …" if cut else "")).strip()
+    if len(out) > limit:
+        out = re.sub(r"<[a-z]*$", "", out[: limit - 1]).rstrip() + "…"
+    return out
+
+
+def usage_error_message(exc: click.UsageError, typed: Iterable[str] = (), own_words: Iterable[str] = ()) -> str:
+    """A fixed, value-free form of a Click usage error.
+
+    Click writes the user's words into these messages (the unknown command, the
+    bad value, since 8.2 the whole help text), so the form is built from the
+    exception's class and attributes; only unknown shapes fall back to scrub().
+    """
+    own = [str(w) for w in own_words or ()]
+    try:
+        form = _usage_form(exc, frozenset(own) | frozenset(w.lower() for w in own))
+        if form is not None:
+            return form
+        text, hints = exc.format_message(), _hints(exc)
+    except Exception:  # an attribute missing in some Click version: the text, scrubbed, will do
+        text, hints = _text_of(exc), []
+    return scrub(text, typed, [*own, *hints])
+
+
+def _text_of(exc: BaseException) -> str:
+    try:
+        return str(exc)
+    except Exception:
+        return ""
+
+
+def _usage_form(exc: click.UsageError, own: frozenset[str]) -> Optional[str]:
+    from click import exceptions as ce
+
+    message = str(getattr(exc, "message", "") or "")
+    no_args, no_command = getattr(ce, "NoArgsIsHelpError", ()), getattr(ce, "NoSuchCommand", ())
+    if no_args and isinstance(exc, no_args):
+        return "No arguments given; help shown."
+    if isinstance(exc, ce.NoSuchOption):
+        name = exc.option_name
+        return f"No such option {_quote(name) if name in own or name.lower() in own else '<arg>'}."
+    if isinstance(exc, ce.BadOptionUsage):
+        name, count = _quote(exc.option_name), re.search(r"requires (\d+) arguments", message)
+        if count:
+            return f"Option {name} requires {count.group(1)} arguments."
+        for ending in ("requires an argument", "does not take a value"):
+            if ending in message:
+                return f"Option {name} {ending}."
+        return None
+    if isinstance(exc, ce.MissingParameter):
+        kind = exc.param_type or getattr(exc.param, "param_type_name", None)
+        kind = kind if kind in ("option", "argument") else "parameter"
+        return " ".join(["Missing", kind, *_hints(exc, quoted=True)]) + "."
+    if isinstance(exc, ce.BadParameter):
+        reason, hints = _reason().search(message), _hints(exc, quoted=True)
+        head = f"Invalid value for {' / '.join(hints)}" if hints else "Invalid value"
+        if reason is None:
+            return f"{head}."
+        return f"{head}: {reason.group()}{' the choices' if reason.group().endswith('one of') else ''}."
+    if (no_command and isinstance(exc, no_command)) or message.startswith("No such command"):
+        return "No such command <arg>."
+    if message.startswith("Got unexpected extra argument"):
+        return "Got unexpected extra argument(s)."
+    return "Missing command." if message.strip() == "Missing command." else None
+
+
+def _reason() -> re.Pattern[str]:
+    """Click's own value-free reasons for a bad value (the value itself is left out)."""
+    global _REASON
+    if _REASON is None:
+        _REASON = re.compile(
+            r"(?i)\b(?:is not a valid (?:integer|float|boolean|uuid|number|path|file|directory)|is not one of"
+            r"|is not in the range|does not exist|is a directory|is a file|is not (?:readable|writable|executable)"
+            r"|does not match the formats?|no such file or directory|permission denied)\b"
+        )
+    return _REASON
+
+
+def _quote(name: str) -> str:
+    """The CLI's own parameter name quoted, or <arg> if it does not look like one."""
+    return f"'{name}'" if re.fullmatch(r"-{0,2}[\w\[\]][\w\-\[\].]{0,40}", name) else "<arg>"
+
+
+def _hints(exc: click.UsageError, quoted: bool = False) -> list[str]:
+    """The parameter names an error is about: the CLI's own words, from its definition."""
+    hint: Any = getattr(exc, "param_hint", None)
+    param, ctx = getattr(exc, "param", None), getattr(exc, "ctx", None)
+    if hint is None and param is not None and ctx is not None:
+        hint = param.get_error_hint(ctx)
+    names = [hint] if isinstance(hint, str) else [str(h) for h in hint or ()]
+    pieces = [p.strip().strip("'\"") for name in names for p in name.split(" / ") if p.strip()]
+    return [_quote(p) for p in pieces] if quoted else [p for p in pieces if _quote(p) != "<arg>"]
