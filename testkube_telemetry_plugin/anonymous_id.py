@@ -14,7 +14,7 @@ import sys
 from typing import Optional
 
 from .config_file import edit_table
-from .settings import is_anonymous_id
+from .decision import is_anonymous_id
 
 MACHINE_ID_FILES: tuple[str, ...] = ("/etc/machine-id", "/var/lib/dbus/machine-id")
 

@@ -11,7 +11,9 @@ Free text never qualifies.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, Callable, Mapping, NamedTuple, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, Union
+
+from .values import Value
 
 if TYPE_CHECKING:
     from .invocation import Invocation, Outcome
@@ -24,10 +26,13 @@ CLUSTER_TYPES = frozenset(
 )
 
 
-class Option(NamedTuple):
+class Option(Value):
     """The value of an option, found by the flags the user types, whatever its Python name."""
 
-    flags: tuple[str, ...]
+    __slots__ = ("flags",)
+
+    def __init__(self, flags: tuple[str, ...]) -> None:
+        self.flags = flags
 
     def value(self, invocation: Invocation, outcome: Outcome) -> Any:
         for flag in self.flags:
@@ -36,28 +41,37 @@ class Option(NamedTuple):
         return None
 
 
-class Fact(NamedTuple):
+class Fact(Value):
     """A value the running command put in `current_invocation().facts`."""
 
-    name: str
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
 
     def value(self, invocation: Invocation, outcome: Outcome) -> Any:
         return invocation.facts.get(self.name)
 
 
-class FromOutcome(NamedTuple):
+class FromOutcome(Value):
     """How the command ended: `duration_ms` or `status`."""
 
-    field: str
+    __slots__ = ("field",)
+
+    def __init__(self, field: str) -> None:
+        self.field = field
 
     def value(self, invocation: Invocation, outcome: Outcome) -> Any:
         return round(outcome.duration_ms, 1) if self.field == "duration_ms" else outcome.status
 
 
-class KindOf(NamedTuple):
+class KindOf(Value):
     """The first kind whose option was given: the kind is sent, never the value."""
 
-    kinds: tuple[tuple[str, Option], ...]
+    __slots__ = ("kinds",)
+
+    def __init__(self, kinds: tuple[tuple[str, Option], ...]) -> None:
+        self.kinds = kinds
 
     def value(self, invocation: Invocation, outcome: Outcome) -> Any:
         for kind, option in self.kinds:
@@ -104,20 +118,28 @@ def _as_is(value: Any, keyed: Keyed) -> Any:
     return value  # only for values the catalogue itself makes (kinds, outcome fields)
 
 
-class Prop(NamedTuple):
+class Prop(Value):
     """One allowed property: where its value comes from and how it is made safe."""
 
-    name: str
-    sources: tuple[Source, ...]
-    clean: Callable[[Any, Keyed], Any]
-    doc: str
+    __slots__ = ("name", "sources", "clean", "doc")
+
+    def __init__(self, name: str, sources: tuple[Source, ...], clean: Callable[[Any, Keyed], Any], doc: str) -> None:
+        self.name = name
+        self.sources = sources
+        self.clean = clean
+        self.doc = doc
 
 
-class EventRule(NamedTuple):
-    event: str
-    paths: tuple[tuple[str, ...], ...]  # command paths without the program name
-    props: tuple[Prop, ...]
-    doc: str
+class EventRule(Value):
+    """Which command paths (without the program name) make `event`, with which properties."""
+
+    __slots__ = ("event", "paths", "props", "doc")
+
+    def __init__(self, event: str, paths: tuple[tuple[str, ...], ...], props: tuple[Prop, ...], doc: str) -> None:
+        self.event = event
+        self.paths = paths
+        self.props = props
+        self.doc = doc
 
 
 STEPS = Prop("steps", (Fact("steps"),), _count, "number of steps (a count)")

@@ -14,9 +14,10 @@ from typing import Any
 
 import click
 
+from .decision import find_project_file
 from .host import Host
 from .invocation import current_invocation
-from .settings import Settings, find_project_file, load_settings
+from .settings import Settings, load_settings
 
 
 def _edit(settings: Settings, project: bool, values: dict[str, Any]) -> str:

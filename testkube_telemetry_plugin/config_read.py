@@ -10,10 +10,11 @@ is for editing, and for reading on Pythons before 3.11.
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping, NamedTuple, Optional
+from typing import Any, Mapping, Optional
 
 from . import safefs
 from .host import CONSENT_MODES
+from .values import Value
 
 TABLE = "telemetry"
 MAX_CONFIG_BYTES = 1024 * 1024
@@ -23,13 +24,17 @@ STRING_KEYS = ("anonymous_id", "salt", "consent", "delivery", *SINK_KEYS)
 CHOICES = {"consent": CONSENT_MODES, "delivery": DELIVERY_MODES}
 
 
-class ConfigFile(NamedTuple):
+class ConfigFile(Value):
     """One TOML file's `[telemetry]` table, or why it could not be used."""
 
-    path: str
-    exists: bool = False
-    table: Mapping[str, Any] = {}  # noqa: RUF012 - a NamedTuple default, never mutated
-    problem: Optional[str] = None
+    __slots__ = ("path", "exists", "table", "problem")
+
+    def __init__(self, path: str, exists: bool = False, table: Optional[Mapping[str, Any]] = None,
+                 problem: Optional[str] = None) -> None:
+        self.path = path
+        self.exists = exists
+        self.table: Mapping[str, Any] = {} if table is None else table
+        self.problem = problem
 
 
 def line_of(text: str, key: str) -> Optional[int]:

@@ -14,22 +14,26 @@ from __future__ import annotations
 import binascii
 import os
 import sys
-from typing import NamedTuple, Optional
+from typing import Optional
 
 from . import safefs
+from .values import Value
 
 CACHE_FORMAT = "entry-points-3"
 MAX_CACHE_BYTES = 256 * 1024
 SLOTS_KEPT = 4  # a few environments (console script, `python -m`, venvs) share one home
 
 
-class PluginEntry(NamedTuple):
+class PluginEntry(Value):
     """One `name = module` line of an installed distribution's entry points."""
 
-    name: str
-    value: str
-    distribution: str
-    version: str
+    __slots__ = ("name", "value", "distribution", "version")
+
+    def __init__(self, name: str, value: str, distribution: str, version: str) -> None:
+        self.name = name
+        self.value = value
+        self.distribution = distribution
+        self.version = version
 
 
 def cache_key(group: str) -> str:
@@ -83,7 +87,8 @@ def _read(path: str, key: str) -> Optional[list[PluginEntry]]:
 
 
 def _write(cache_dir: str, path: str, key: str, entries: list[PluginEntry]) -> None:
-    lines = [key] + ["\t".join(entry) for entry in entries if not any("\t" in f or "\n" in f for f in entry)]
+    lines = [key] + ["\t".join(entry.fields()) for entry in entries
+                     if not any("\t" in f or "\n" in f for f in entry.fields())]
     try:
         safefs.private_dir(cache_dir)
         safefs.write_atomic(path, ("\n".join(lines) + "\n").encode("utf-8"), durable=False)

@@ -11,13 +11,11 @@ the anonymous id, the salt, a write key or a URL.
 from __future__ import annotations
 
 import os
-from typing import Mapping, NamedTuple, Optional
+from typing import Mapping, Optional
 
 from . import safefs
 from .config_read import ConfigFile, read_config
-from .host import Host
-from .paths import Paths, paths_of
-from .settings import (
+from .decision import (
     Decision,
     consent_of,
     deadline_of,
@@ -27,24 +25,31 @@ from .settings import (
     home_problem,
     is_anonymous_id,
 )
+from .host import Host
+from .paths import Paths, paths_of
 from .switches import env_flag
+from .values import Value
 
 SUMMARY_FILE = "config-summary"
 _FORMAT = "summary-1"
 _KEPT = ("enabled", "consent", "delivery")
 
 
-class Quick(NamedTuple):
+class Quick(Value):
     """What the hot path needs to know; `decision` says why it is on or off."""
 
-    paths: Paths
-    decision: Decision
-    consent: str
-    has_id: bool
-    has_collector: bool  # some collector is configured: without one, events stay on this machine
-    delivery: str
-    deadline_s: float
-    debug: bool
+    __slots__ = ("paths", "decision", "consent", "has_id", "has_collector", "delivery", "deadline_s", "debug")
+
+    def __init__(self, paths: Paths, decision: Decision, consent: str, has_id: bool, has_collector: bool,
+                 delivery: str, deadline_s: float, debug: bool) -> None:
+        self.paths = paths
+        self.decision = decision
+        self.consent = consent
+        self.has_id = has_id
+        self.has_collector = has_collector  # without a collector, events stay on this machine
+        self.delivery = delivery
+        self.deadline_s = deadline_s
+        self.debug = debug
 
 
 def _stat_key(path: str) -> Optional[str]:
@@ -69,10 +74,13 @@ def _names_collector(table: Mapping[str, object]) -> bool:
                for key in ("segment_url", "ga_measurement_id"))
 
 
-class Summary(NamedTuple):
-    config: ConfigFile  # only the keys in _KEPT
-    has_id: bool
-    has_collector: bool
+class Summary(Value):
+    __slots__ = ("config", "has_id", "has_collector")
+
+    def __init__(self, config: ConfigFile, has_id: bool, has_collector: bool) -> None:
+        self.config = config  # only the keys in _KEPT
+        self.has_id = has_id
+        self.has_collector = has_collector
 
 
 def _decode(path: str, key: str, data: str) -> Optional[Summary]:
@@ -118,7 +126,8 @@ def quick_settings(host: Host, env: Mapping[str, str]) -> Quick:
     paths = paths_of(host)
     project_path = find_project_file(paths.project_file_name)
     project = read_config(project_path) if project_path is not None else None
-    user, has_id, user_collector = user_summary(paths)
+    summary = user_summary(paths)
+    user, has_id, user_collector = summary.config, summary.has_id, summary.has_collector
     decision, warnings = decide(host, env, home_problem(paths.home), project, user)
     declared = host.telemetry
     has_collector = user_collector or bool(declared and (declared.segment_url or declared.ga_measurement_id)) or any(

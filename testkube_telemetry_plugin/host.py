@@ -9,13 +9,15 @@ derived from its plugin group and no collector at all.
 from __future__ import annotations
 
 import os
-from typing import NamedTuple, Optional
+from typing import Optional
+
+from .values import Value
 
 CONSENT_MODES = ("opt-out", "opt-in")
 GA4_COLLECT_URL = "https://www.google-analytics.com/mp/collect"
 
 
-class Telemetry(NamedTuple):
+class Telemetry(Value):
     """What the telemetry plugin needs from a host that asks for telemetry.
 
     Every field is a packaged default the user can override in their config
@@ -23,14 +25,28 @@ class Telemetry(NamedTuple):
     `segment_url` and no `ga_measurement_id`, events stay on the machine.
     """
 
-    product: Optional[str] = None  # the name users know, for the notice; default: the host's name
-    segment_url: str = ""
-    segment_write_key: str = ""
-    ga_url: str = GA4_COLLECT_URL
-    ga_measurement_id: str = ""
-    ga_api_secret: str = ""
-    consent: str = "opt-out"  # or "opt-in": off until the user enables it
-    notice: Optional[str] = None  # the whole first-run notice, if the product wants its own words
+    __slots__ = ("product", "segment_url", "segment_write_key", "ga_url", "ga_measurement_id", "ga_api_secret",
+                 "consent", "notice")
+
+    def __init__(
+        self,
+        product: Optional[str] = None,  # the name users know, for the notice; default: the host's name
+        segment_url: str = "",
+        segment_write_key: str = "",
+        ga_url: str = GA4_COLLECT_URL,
+        ga_measurement_id: str = "",
+        ga_api_secret: str = "",
+        consent: str = "opt-out",  # or "opt-in": off until the user enables it
+        notice: Optional[str] = None,  # the whole first-run notice, if the product wants its own words
+    ) -> None:
+        self.product = product
+        self.segment_url = segment_url
+        self.segment_write_key = segment_write_key
+        self.ga_url = ga_url
+        self.ga_measurement_id = ga_measurement_id
+        self.ga_api_secret = ga_api_secret
+        self.consent = consent
+        self.notice = notice
 
 
 def _env_name(stem: str) -> str:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextvars
-from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
+
+from .values import Value
 
 if TYPE_CHECKING:
     from .host import Host
@@ -88,12 +90,15 @@ class Invocation:
             self._report(message)
 
 
-class Outcome(NamedTuple):
+class Outcome(Value):
     """How the command ended: `exit_code` is what the shell sees."""
 
-    exit_code: int
-    exception: Optional[BaseException]
-    duration_ms: float
+    __slots__ = ("exit_code", "exception", "duration_ms")
+
+    def __init__(self, exit_code: int, exception: Optional[BaseException], duration_ms: float) -> None:
+        self.exit_code = exit_code
+        self.exception = exception
+        self.duration_ms = duration_ms
 
     @property
     def status(self) -> str:

@@ -7,18 +7,22 @@ Paths are plain strings joined with `os.path`: `pathlib` would import
 from __future__ import annotations
 
 import os
-from typing import NamedTuple, Union
+from typing import Union
 
 from .host import Host
+from .values import Value
 
 StrPath = Union[str, "os.PathLike[str]"]
 
 
-class Paths(NamedTuple):
+class Paths(Value):
     """The host's home folder and what lives in it."""
 
-    home: str
-    project_file_name: str  # `.testkube.toml` for the testkube host
+    __slots__ = ("home", "project_file_name")
+
+    def __init__(self, home: str, project_file_name: str) -> None:
+        self.home = home
+        self.project_file_name = project_file_name  # `.testkube.toml` for the testkube host
 
     @property
     def config(self) -> str:

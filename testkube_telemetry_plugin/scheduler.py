@@ -33,7 +33,7 @@ def flusher_running(paths: Paths) -> bool:
 
 
 def host_to_env(host: Host) -> str:
-    telemetry = host.telemetry._asdict() if host.telemetry else None
+    telemetry = host.telemetry.as_dict() if host.telemetry else None
     return json.dumps({"name": host.display_name, "version": host.version, "plugin_group": host.plugin_group,
                        "env_prefix": host.env_prefix, "home": host.home, "telemetry": telemetry})
 

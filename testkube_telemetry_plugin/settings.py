@@ -1,8 +1,9 @@
-"""Whether telemetry is on, and with which collectors: the layers combined.
+"""The whole picture for commands and delivery: decision, collectors, delivery mode.
 
-Strongest first: the opt-out variables, a home folder we cannot trust, the
-project file (which can only turn telemetry off), the user's config, the
-host's packaged default.  Every name (variables, files) comes from the host.
+`decision.py` says whether telemetry is on; this adds what only the commands
+and the flusher need: every collector setting (environment, then user config,
+then the host's packaged default; never the project file), the anonymous id
+and the salt.  Every name (variables, files) comes from the host.
 """
 
 from __future__ import annotations
@@ -10,113 +11,20 @@ from __future__ import annotations
 import os
 from typing import Mapping, NamedTuple, Optional
 
-from . import safefs
 from .config_read import SINK_KEYS, ConfigFile, read_config
+from .decision import (
+    Decision,
+    consent_of,
+    deadline_of,
+    decide,
+    delivery_of,
+    find_project_file,
+    home_problem,
+    is_anonymous_id,
+)
 from .host import Host
 from .paths import Paths, paths_of
-from .switches import disabling_env, env_flag
-
-DEFAULT_DEADLINE_S = 2.0
-
-
-class Decision(NamedTuple):
-    """Whether telemetry is on, and which setting decided it."""
-
-    enabled: bool
-    source: str  # "env", "home", "project", "user", "default"
-    reason: str
-
-
-def home_problem(home: str) -> Optional[str]:
-    """Why the home folder cannot be trusted, or None (a missing one is fine)."""
-    try:
-        safefs.check_dir(home)
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        return str(exc) if isinstance(exc, safefs.UnsafePath) else f"{home}: {exc.strerror or exc}"
-    return None
-
-
-def find_project_file(name: str, start: Optional[str] = None) -> Optional[str]:
-    """The nearest project file in the working directory or above it."""
-    try:
-        here = os.path.realpath(os.getcwd() if start is None else start)
-    except OSError:
-        return None
-    while True:
-        candidate = os.path.join(here, name)
-        if os.path.lexists(candidate):
-            return candidate
-        parent = os.path.dirname(here)
-        if parent == here:
-            return None
-        here = parent
-
-
-def decide(
-    host: Host,
-    env: Mapping[str, str],
-    home_issue: Optional[str],
-    project: Optional[ConfigFile],
-    user: ConfigFile,
-) -> tuple[Decision, list[str]]:
-    """The precedence table of the README, in code; also returns warnings."""
-    warnings: list[str] = []
-    name = disabling_env(host, env)
-    if name is not None:
-        if env_flag(env[name]) is None:
-            warnings.append(f"{name}={env[name]!r} is not a yes/no value; taken as set (off)")
-        return Decision(False, "env", f"{name}={env[name]} is set"), warnings
-    if home_issue is not None:
-        return Decision(False, "home", f"{home_issue} (off until fixed)"), warnings
-    if project is not None:
-        if project.problem:
-            return Decision(False, "project", f"{project.problem} (off until fixed)"), warnings
-        ignored = sorted(key for key in project.table if key != "enabled")
-        if ignored:
-            warnings.append(f"{project.path}: ignored {', '.join(ignored)}; a project file can only turn telemetry off")
-        if project.table.get("enabled") is False:
-            return Decision(False, "project", f"project file {project.path} turns it off"), warnings
-    if user.problem:
-        return Decision(False, "user", f"{user.problem} (off until fixed)"), warnings
-    enabled = user.table.get("enabled")
-    if isinstance(enabled, bool):
-        return Decision(enabled, "user", f"user config {user.path} turns it {'on' if enabled else 'off'}"), warnings
-    if consent_of(host, user) == "opt-in":
-        return Decision(False, "default", "consent is opt-in and you have not enabled it"), warnings
-    return Decision(True, "default", "on by default (opt-out)"), warnings
-
-
-def consent_of(host: Host, user: ConfigFile) -> str:
-    declared = user.table.get("consent")
-    if declared in ("opt-out", "opt-in"):
-        return str(declared)
-    return host.telemetry.consent if host.telemetry else "opt-out"
-
-
-def delivery_of(host: Host, env: Mapping[str, str], user: ConfigFile, warnings: list[str]) -> str:
-    variable = host.env("TELEMETRY_DELIVERY")
-    delivery = env.get(variable, "").strip().lower() or str(user.table.get("delivery") or "background")
-    if delivery not in ("background", "inline"):
-        warnings.append(f"{variable}={delivery!r} is not background or inline; using background")
-        delivery = "background"
-    return delivery
-
-
-def deadline_of(host: Host, env: Mapping[str, str], warnings: list[str]) -> float:
-    variable = host.env("TELEMETRY_DEADLINE")
-    raw = env.get(variable, "").strip()
-    if not raw:
-        return DEFAULT_DEADLINE_S
-    try:
-        deadline = float(raw)
-        if 0 < deadline <= 30:
-            return deadline
-    except ValueError:
-        pass
-    warnings.append(f"{variable}={raw!r} is not 0-30 seconds; using {DEFAULT_DEADLINE_S:g}")
-    return DEFAULT_DEADLINE_S
+from .switches import env_flag
 
 
 class Settings(NamedTuple):
@@ -145,11 +53,6 @@ class Settings(NamedTuple):
     def salt(self) -> Optional[str]:
         value = self.user.table.get("salt")
         return value if isinstance(value, str) and value else None
-
-
-def is_anonymous_id(value: object) -> bool:
-    """64 lowercase hex characters, like the seed's `anonymousId`."""
-    return isinstance(value, str) and len(value) == 64 and all(ch in "0123456789abcdef" for ch in value)
 
 
 def collectors_of(host: Host, env: Mapping[str, str], user: ConfigFile) -> dict[str, str]:

@@ -16,9 +16,10 @@ import json
 import os
 import stat
 import time
-from typing import Any, Iterable, NamedTuple, Optional
+from typing import Any, Iterable, Optional
 
 from . import locking, safefs
+from .values import Value
 
 # Keep a week of heavy offline use and stay small on disk.
 MAX_EVENTS = 10_000
@@ -32,12 +33,15 @@ class BadRecord(ValueError):
     """A record file that is not one of ours: dropped and counted, never sent."""
 
 
-class Entry(NamedTuple):
+class Entry(Value):
     """One record file: the events of one command."""
 
-    name: str
-    events: int
-    size: int
+    __slots__ = ("name", "events", "size")
+
+    def __init__(self, name: str, events: int, size: int) -> None:
+        self.name = name
+        self.events = events
+        self.size = size
 
 
 def _events_in(name: str) -> Optional[int]:
@@ -133,7 +137,7 @@ class Spool:
                 safefs.remove(path)  # a link (or anything else) planted among our records
                 continue
             found.append(Entry(name, events, st.st_size))
-        found.sort()
+        found.sort(key=lambda entry: entry.name)
         return found
 
     def _enforce_cap(self, lock: int) -> int:
