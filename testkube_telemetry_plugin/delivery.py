@@ -62,10 +62,10 @@ def _note(folder: str, sink: str, error: Optional[str], retry_after_s: Optional[
         else:
             failures = status.failures + 1
             delay = retry.backoff(failures, retry_after_s)
-            status = status._replace(failures=failures, next_attempt=now + delay, last_error=error[:200],
+            status = status.replace(failures=failures, next_attempt=now + delay, last_error=error[:200],
                                      last_error_at=now)
         sinks[sink] = status
-        box.state = box.state._replace(sinks=sinks)
+        box.state = box.state.replace(sinks=sinks)
     return delay
 
 

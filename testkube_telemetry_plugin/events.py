@@ -9,7 +9,6 @@ gone, and carries its own.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from typing import TYPE_CHECKING, Any, Mapping, Optional
@@ -21,7 +20,7 @@ if TYPE_CHECKING:
     from .host import Host
 
 LIBRARY = {"name": "testkube-telemetry-plugin", "version": __version__}
-# Segment's HTTP tracking API rejects messages over 32 KB.
+# Segment's HTTP tracking API rejects messages over 32 KB (checked when sending).
 MAX_MESSAGE_BYTES = 32 * 1024
 RECORD_FORMAT = 1
 
@@ -105,6 +104,3 @@ def segment_message(record: Mapping[str, Any], event: Mapping[str, Any], anonymo
         "properties": dict(props),
     }
 
-
-def fits(message: Mapping[str, Any]) -> bool:
-    return len(json.dumps(message, separators=(",", ":")).encode()) <= MAX_MESSAGE_BYTES

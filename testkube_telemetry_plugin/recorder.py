@@ -63,7 +63,7 @@ def _maybe_ask_consent(host: Host, quick: Quick) -> None:
     from .notice import ask_consent, hint
 
     with state_module.updating(folder) as box:
-        box.state = box.state._replace(consent_asked=True)
+        box.state = box.state.replace(consent_asked=True)
     answer = ask_consent(host)
     paths = quick.paths
     edit_table(paths.config, lambda table: {"enabled": answer}, paths.config_lock,
@@ -136,7 +136,7 @@ def _spool_with_heartbeat(host: Host, folder: str, spool: Spool, events: list[di
         heartbeat = new_event(event_name(host, HEARTBEAT), props)
         at = 1 if events and events[0]["event"] == event_name(host, INSTALL) else 0
         dropped = spool.append(new_record(host, events[:at] + [heartbeat] + events[at:]))
-        box.state = state_module.without_counts(current, reported)._replace(heartbeat_day=today)
+        box.state = state_module.without_counts(current, reported).replace(heartbeat_day=today)
     return dropped
 
 

@@ -9,7 +9,6 @@ Whoever delivers holds the lock, so two deliveries never overlap.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -33,12 +32,16 @@ def flusher_running(paths: Paths) -> bool:
 
 
 def host_to_env(host: Host) -> str:
+    import json  # only when a flusher starts
+
     telemetry = host.telemetry.as_dict() if host.telemetry else None
     return json.dumps({"name": host.display_name, "version": host.version, "plugin_group": host.plugin_group,
                        "env_prefix": host.env_prefix, "home": host.home, "telemetry": telemetry})
 
 
 def host_from_env(value: str) -> Host:
+    import json
+
     from .host import Telemetry
 
     data = json.loads(value)

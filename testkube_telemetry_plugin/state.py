@@ -9,14 +9,14 @@ heartbeat day and the earliest retry time, so the hot path reads no JSON.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from contextlib import contextmanager
-from typing import Any, Iterator, NamedTuple, Optional
+from typing import Any, Iterator, Optional
 
 from . import locking, safefs
 from .retry import BACKOFF_MAX_S
+from .values import Value
 
 STATE_FILE = "state.json"
 DAY_MARKER = "heartbeat-day"
@@ -26,21 +26,31 @@ COUNTERS = ("dropped_spool", "dropped_rejected", "dropped_oversized", "dropped_c
 MAX_STATE_BYTES = 1024 * 1024
 
 
-class SinkStatus(NamedTuple):
+class SinkStatus(Value):
     """How delivery to one collector is going."""
 
-    failures: int = 0
-    next_attempt: float = 0.0  # epoch seconds; 0 when not backing off
-    last_error: str = ""
-    last_error_at: float = 0.0
-    last_sent_at: float = 0.0
+    __slots__ = ("failures", "next_attempt", "last_error", "last_error_at", "last_sent_at")
+
+    def __init__(self, failures: int = 0, next_attempt: float = 0.0, last_error: str = "",
+                 last_error_at: float = 0.0, last_sent_at: float = 0.0) -> None:
+        self.failures = failures
+        self.next_attempt = next_attempt  # epoch seconds; 0 when not backing off
+        self.last_error = last_error
+        self.last_error_at = last_error_at
+        self.last_sent_at = last_sent_at
 
 
-class State(NamedTuple):
-    heartbeat_day: str = ""
-    consent_asked: bool = False
-    counters: dict[str, int] = {}  # noqa: RUF012 - replaced, never mutated in place
-    sinks: dict[str, SinkStatus] = {}  # noqa: RUF012
+class State(Value):
+    """Everything in `state.json`; replaced (`state.replace(...)`), never changed in place."""
+
+    __slots__ = ("heartbeat_day", "consent_asked", "counters", "sinks")
+
+    def __init__(self, heartbeat_day: str = "", consent_asked: bool = False,
+                 counters: Optional[dict[str, int]] = None, sinks: Optional[dict[str, SinkStatus]] = None) -> None:
+        self.heartbeat_day = heartbeat_day
+        self.consent_asked = consent_asked
+        self.counters: dict[str, int] = {} if counters is None else counters
+        self.sinks: dict[str, SinkStatus] = {} if sinks is None else sinks
 
     def retry_at(self, sink: str, now: Optional[float] = None) -> float:
         """When `sink` may be tried again, never later than the longest back-off from now."""
@@ -86,11 +96,13 @@ def _from_json(value: Any) -> State:
 
 
 def _to_json(state: State) -> bytes:
+    import json  # not on a command's path: the markers are
+
     data = {
         "heartbeat_day": state.heartbeat_day,
         "consent_asked": state.consent_asked,
         "counters": {name: count for name, count in state.counters.items() if count},
-        "sinks": {name: status._asdict() for name, status in state.sinks.items()},
+        "sinks": {name: status.as_dict() for name, status in state.sinks.items()},
     }
     return json.dumps(data, sort_keys=True).encode("utf-8")
 
@@ -103,6 +115,8 @@ def load(folder: str) -> State:
         return State(counters=dict.fromkeys(COUNTERS, 0))
     except OSError:
         raw = b""
+    import json
+
     try:
         return _from_json(json.loads(raw))
     except (ValueError, TypeError, RecursionError, MemoryError):
@@ -160,7 +174,7 @@ def retry_at(folder: str) -> float:
 def without_counts(state: State, reported: dict[str, int]) -> State:
     """`state` after the counts a heartbeat carried were safely spooled."""
     counters = {name: max(state.counters.get(name, 0) - reported.get(name, 0), 0) for name in COUNTERS}
-    return state._replace(counters=counters)
+    return state.replace(counters=counters)
 
 
 def add_count(folder: str, name: str, count: int) -> None:
@@ -171,6 +185,6 @@ def add_count(folder: str, name: str, count: int) -> None:
         with updating(folder) as box:
             counters = dict(box.state.counters)
             counters[name] = counters.get(name, 0) + count
-            box.state = box.state._replace(counters=counters)
+            box.state = box.state.replace(counters=counters)
     except (OSError, TimeoutError):
         pass
