@@ -1,107 +1,41 @@
-"""The telemetry plugin: its hook implementations, and where its commands appear.
+"""The telemetry plugin's hook implementations: thin, importing little.
 
 Registered through the `testkube.plugins` entry point as `telemetry`, or by a
 host that declares `Host(telemetry=Telemetry(...))`.  Everything it shows or
-writes is named after the host it runs in.  It runs on every command, so it
-imports little: with an opt-out variable set, the post-command hook returns
-before importing anything or reading any file, and the `telemetry` commands
-(and the seed's `enable|disable|status telemetry`) are built only when used.
+writes is named after the host it runs in.
+
+pluggy inspects every name a plugin module holds when it registers it, at a
+cost per name, on every command: so this module holds the two hooks and
+nothing else, and imports what they need inside them.
 """
 
 from __future__ import annotations
 
-import os
-from typing import TYPE_CHECKING, Optional
-
-import click
+from typing import TYPE_CHECKING
 
 from .hookspecs import hookimpl
-from .host import Host
-from .switches import disabling_env
 
 if TYPE_CHECKING:
+    import click
+
     from .invocation import Invocation, Outcome
 
 
 @hookimpl
 def testkube_register_commands(cli: click.Group) -> None:
-    register(cli)
+    from .registration import register
+
+    register(cli)  # groups only: their commands are built when one is used
 
 
 @hookimpl
 def testkube_post_command(invocation: Invocation, outcome: Outcome) -> None:
+    import os
+
+    from .switches import disabling_env
+
     if disabling_env(invocation.host, os.environ) is not None:
-        return
+        return  # switched off for this process: nothing is imported, no file is read
     from .recorder import record_command
 
     record_command(invocation, outcome)
-
-
-VERB_HELP = {
-    "enable": "Turn a feature on (`enable telemetry`).",
-    "disable": "Turn a feature off (`disable telemetry`).",
-    "status": "Show a feature's status (`status telemetry`).",
-}
-
-
-class _TelemetryCommands(click.Group):
-    """`telemetry` (all commands) or a verb group (its one `telemetry` command), built on first use."""
-
-    def __init__(self, name: str, host: Host, verb: Optional[str], help: str) -> None:
-        super().__init__(name, help=help)
-        self._host = host
-        self._verb = verb
-        self._built = False
-
-    def _build(self) -> None:
-        if self._built:
-            return
-        self._built = True
-        from .commands import build_commands
-
-        for command in build_commands(self._host):
-            if self._verb is None:
-                self.add_command(command)
-            elif command.name == self._verb:
-                assert command.callback is not None
-                self.add_command(click.Command("telemetry", callback=command.callback, params=list(command.params),
-                                               help=command.help, short_help=command.short_help))
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> Optional[click.Command]:
-        self._build()
-        return super().get_command(ctx, cmd_name)
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        self._build()
-        return super().list_commands(ctx)
-
-
-def register(cli: click.Group, host: Optional[Host] = None) -> None:
-    """Add `telemetry` and the verb-first forms, next to what the host already has."""
-    bound = host or getattr(cli, "host", None) or Host(cli.name or "cli")
-    cli.add_command(_TelemetryCommands("telemetry", bound, None, "Anonymous usage telemetry: see and control it."))
-    for verb, help_text in VERB_HELP.items():
-        existing = cli.commands.get(verb)
-        if existing is None:
-            cli.add_command(_TelemetryCommands(verb, bound, verb, help_text))
-        elif isinstance(existing, click.Group) and "telemetry" not in existing.commands:
-            forms = _TelemetryCommands(verb, bound, verb, help_text)
-            existing.add_command(_LazyVerb(forms))
-        # A host command of that name that is not a group is left alone.
-
-
-class _LazyVerb(click.Command):
-    """`telemetry` inside a host's own verb group: its real command is built when it runs."""
-
-    def __init__(self, forms: _TelemetryCommands) -> None:
-        super().__init__("telemetry", help="Telemetry (see `telemetry --help`).")
-        self._forms = forms
-
-    def _real(self, ctx: click.Context) -> click.Command:
-        command = self._forms.get_command(ctx, "telemetry")
-        assert command is not None
-        return command
-
-    def make_context(self, info_name: Optional[str], args: list[str], parent: Optional[click.Context] = None,
-                     **extra: object) -> click.Context:
-        return self._real(parent or click.Context(self)).make_context(info_name, args, parent, **extra)

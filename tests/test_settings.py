@@ -337,7 +337,7 @@ def test_project_disable_and_enable(isolated, cli, runner) -> None:
 def test_existing_verb_groups_get_a_telemetry_subcommand(site, runner) -> None:
     import click
 
-    from testkube_telemetry_plugin.plugin import register
+    from testkube_telemetry_plugin.registration import register
 
     root = click.Group("testkube")
 
