@@ -48,6 +48,7 @@ class Batch(NamedTuple):
     entries: list[Entry]  # the records this request acknowledges
     messages: list[dict[str, Any]]
     events: int  # events in those records (some may have been dropped as oversized)
+    skipped: list[Entry]  # records that are not ours: acknowledged at once, never sent
 
 
 def _note(folder: str, sink: str, error: Optional[str], retry_after_s: Optional[float] = None) -> float:
@@ -71,10 +72,15 @@ def _note(folder: str, sink: str, error: Optional[str], retry_after_s: Optional[
 
 def _next_batch(spool: Spool, sink: Sink, entries: list[Entry], anonymous_id: Optional[str],
                 folder: str) -> Optional[Batch]:
-    """Whole records, oldest first, up to the sink's limits and one anonymous id."""
+    """Whole records, oldest first, up to the sink's limits and one anonymous id.
+
+    A record that is not ours is acknowledged with the batch (so it is never
+    read again) and counted; so is an event over Segment's 32 KB.
+    """
     taken: list[Entry] = []
+    skipped: list[Entry] = []
     messages: list[dict[str, Any]] = []
-    size = events = 0
+    size = events = corrupt = 0
     client: Optional[str] = None
     while entries:
         entry = entries[0]
@@ -82,30 +88,30 @@ def _next_batch(spool: Spool, sink: Sink, entries: list[Entry], anonymous_id: Op
             record = spool.load(entry)
         except BadRecord:
             entries.pop(0)
-            spool.remove([entry])
-            state_module.add_count(folder, "dropped_corrupt", max(entry.events, 1))
-            continue
-        if record is None:
-            entries.pop(0)  # sent or dropped by another process meanwhile
+            skipped.append(entry)
+            corrupt += max(entry.events, 1)
             continue
         owner = record.get("anonymousId") or anonymous_id
         if owner is None:
-            return None  # no id yet: the next command creates one
+            break  # no id yet: the next command creates one
         built = [segment_message(record, event, owner) for event in record["events"]]
-        fitting = [m for m in built if len(json.dumps(m, separators=(",", ":"))) <= MAX_MESSAGE_BYTES]
-        record_size = sum(len(json.dumps(m)) for m in fitting)
-        if taken and (client != owner or events + len(built) > sink.max_events
-                      or size + record_size > sink.max_bytes):
+        encoded = [len(json.dumps(m, separators=(",", ":"))) for m in built]
+        record_size = sum(n for n in encoded if n <= MAX_MESSAGE_BYTES)
+        if messages and (client != owner or events + len(built) > sink.max_events
+                         or size + record_size > sink.max_bytes):
             break
-        if len(built) > len(fitting):
-            state_module.add_count(folder, "dropped_oversized", len(built) - len(fitting))
+        oversized = sum(1 for n in encoded if n > MAX_MESSAGE_BYTES)
+        if oversized:
+            state_module.add_count(folder, "dropped_oversized", oversized)
         entries.pop(0)
         taken.append(entry)
-        messages += fitting
+        messages += [m for m, n in zip(built, encoded) if n <= MAX_MESSAGE_BYTES]
         size += record_size
         events += len(built)
         client = owner
-    return Batch(taken, messages, events) if taken else None
+    if corrupt:
+        state_module.add_count(folder, "dropped_corrupt", corrupt)
+    return Batch(taken, messages, events, skipped) if taken or skipped else None
 
 
 def deliver(
@@ -116,11 +122,18 @@ def deliver(
     attempts: int = 1,
     still_enabled: Callable[[], bool] = lambda: True,
     on_progress: Optional[Callable[[int], None]] = None,
-    only: Optional[Callable[[Entry], bool]] = None,
 ) -> Report:
-    """Send what the spool holds until done or `deadline` (time.monotonic())."""
+    """Send what the spool holds until done or `deadline` (time.monotonic()).
+
+    Only the holder of the flusher lock calls this: it closes `current` first,
+    so every record it sends lives in a segment it can acknowledge by name.
+    """
     folder = settings.paths.telemetry
     spool = Spool(f"{folder}/spool")
+    try:
+        spool.rotate()
+    except (OSError, TimeoutError):
+        pass  # nothing can be appended either: what is in segments is still sent
     report = Report()
     sinks = sinks_for(settings)
     names = [sink.name for sink in sinks]
@@ -128,7 +141,7 @@ def deliver(
     try:
         for sink in sinks:
             result = report.sinks.setdefault(sink.name, SinkReport())
-            entries = [e for e in spool.pending_for(sink.name) if only is None or only(e)]
+            entries = spool.pending_for(sink.name, include_current=False)
             if sink.problem or sink.url is None:
                 result.kept += sum(e.events for e in entries)
                 result.errors.append(f"{sink.name}: {sink.problem}")
@@ -148,6 +161,10 @@ def deliver(
                 if batch is None:
                     result.kept += sum(e.events for e in entries)
                     break
+                if batch.skipped:
+                    spool.acknowledge(sink.name, batch.skipped, names)
+                if not batch.entries:
+                    continue
                 if not batch.messages:  # every event was too large
                     spool.acknowledge(sink.name, batch.entries, names)
                     result.dropped += batch.events

@@ -43,15 +43,14 @@ def _deliverable(settings: Settings, spool: Spool) -> bool:
 def _work(host: Host, spool: Spool, soft_deadline: float) -> bool:
     """Deliver while there is work; True when telemetry was turned off (nothing more to do)."""
     from .delivery import deliver
-    from .opt_out import is_opt_out, purge_after_opt_out
+    from .opt_out import holds_opt_out, purge_after_opt_out
 
     folder = paths_of(host).telemetry
     while time.monotonic() < soft_deadline:
         settings = load_settings(host, cwd=folder)
         if not settings.enabled:
-            handed_over = frozenset(e for e in spool.entries() if is_opt_out(spool, e))
-            if handed_over:  # `disable` left its event to us: send it, then clear up as it would have
-                deliver(settings, soft_deadline, respect_backoff=False, only=handed_over.__contains__)
+            if holds_opt_out(spool):  # `disable` left its event to us: send it, then clear up as it would have
+                deliver(settings, soft_deadline, respect_backoff=False)
                 purge_after_opt_out(settings)
             return True
         if _deliverable(settings, spool):

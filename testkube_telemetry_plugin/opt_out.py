@@ -18,16 +18,18 @@ from . import safefs
 from .events import OPT_OUT, base_properties, event_name, new_event, new_record
 from .fastpath import forget_summary
 from .settings import Settings
-from .spool import BadRecord, Entry, Spool
+from .spool import BadRecord, Spool
 
 
-def is_opt_out(spool: Spool, entry: Entry) -> bool:
-    """Only the opt-out record carries its own id."""
-    try:
-        record = spool.load(entry)
-    except BadRecord:
-        return False
-    return bool(record and record.get("anonymousId"))
+def holds_opt_out(spool: Spool) -> bool:
+    """Whether `disable` left its event waiting (only the opt-out record carries its own id)."""
+    for entry in spool.entries():
+        try:
+            if spool.load(entry).get("anonymousId"):
+                return True
+        except BadRecord:
+            continue
+    return False
 
 
 def send_opt_out(before: Settings, scope: str, purge: bool) -> Optional[str]:
@@ -50,8 +52,7 @@ def send_opt_out(before: Settings, scope: str, purge: bool) -> Optional[str]:
             else:
                 spool.append(record)
                 delivered = deliver_inline(host, before.deadline_s, wait_for_lock_s=before.deadline_s / 2,
-                                           respect_backoff=False, only=lambda e: is_opt_out(spool, e),
-                                           ignore_disabled=True)
+                                           respect_backoff=False, ignore_disabled=True)
                 if not delivered and flusher_running(paths):
                     note = "The opt-out event is handed to the running flusher, which then clears what is left."
     except Exception:

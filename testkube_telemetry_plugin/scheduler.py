@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from typing import Any, Callable, Optional
+from typing import Any
 
 from . import locking
 from . import state as state_module
@@ -103,7 +103,6 @@ def deliver_inline(
     *,
     wait_for_lock_s: float = 0.0,
     respect_backoff: bool = True,
-    only: Optional[Callable[[Any], bool]] = None,
     ignore_disabled: bool = False,
 ) -> bool:
     """Deliver in this process, but never past `deadline_s`; False if another delivery held the lock."""
@@ -124,7 +123,7 @@ def deliver_inline(
         try:
             settings = load_settings(host)
             if settings.enabled or ignore_disabled:
-                deliver(settings, deadline, respect_backoff=respect_backoff, only=only)
+                deliver(settings, deadline, respect_backoff=respect_backoff)
         except Exception:
             pass  # still spooled; the next command tries again
         finally:

@@ -1,18 +1,19 @@
-"""The durable on-disk queue between a command and the collectors.
+"""The durable on-disk queue between a command and the collectors: a segmented journal.
 
-One command writes one record (its events, as one JSON file), whatever the
-number of collectors: each collector's delivery acknowledges the records it
-was sent, and a record goes once every collector has it.  A record is written
-to a hidden temporary name, synced and renamed, so many CLI processes append
-at once without a lock and a crash leaves the whole record or nothing.
+One command appends one line (its events, as one record) to `current`, under
+the spool lock, and syncs it: one write per command whatever the number of
+collectors.  When `current` grows past `SEGMENT_BYTES`, or a delivery starts,
+it is renamed to an immutable segment `seg-<time>-<random>`.  Each collector's
+delivery acknowledges a prefix of each segment (`.acks`); a segment goes, in
+one unlink, once every collector has all of it.  The lock file `.count` also
+holds the running totals, so the cap (events, bytes) is checked without
+listing or reading anything; when it is passed the oldest segment goes.
 
-The cap (events and bytes) is checked against a running count kept beside the
-records, so a command never lists the folder, however many records wait.
-
-A record is a Python literal (`repr` of plain dicts, lists, strings and
-numbers), read back with `ast.literal_eval`, which evaluates literals only:
-writing it imports nothing, where JSON's encoder would cost about 3% of a
-command.  `telemetry show` prints records as the JSON they are sent as.
+A line is `<events>\\t<record>`: the record is a Python literal (`repr` of
+plain dicts, lists, strings and numbers) read back with `ast.literal_eval`,
+which evaluates literals only.  Writing it imports nothing; JSON's encoder
+would cost about 3% of a command.  `telemetry show` prints records as the JSON
+they are sent as.
 """
 
 from __future__ import annotations
@@ -28,34 +29,25 @@ from .values import Value
 # Keep a week of heavy offline use and stay small on disk.
 MAX_EVENTS = 10_000
 MAX_BYTES = 5 * 1024 * 1024
-MAX_RECORD_BYTES = 256 * 1024  # far above any real record (events are capped at 32 KB, a few per command)
-COUNT_FILE = ".count"
-ACKS_FILE = ".acks"
+SEGMENT_BYTES = 256 * 1024  # the cap drops at most this much at once
+MAX_SEGMENT_READ = 2 * SEGMENT_BYTES  # anything larger was not written by us
+CURRENT, COUNT_FILE, ACKS_FILE = "current", ".count", ".acks"
 
 
 class BadRecord(ValueError):
-    """A record file that is not one of ours: dropped and counted, never sent."""
+    """A line that is not one of our records: dropped and counted, never sent."""
 
 
 class Entry(Value):
-    """One record file: the events of one command."""
+    """One record: line `index` of `segment`, holding `events` events."""
 
-    __slots__ = ("name", "events", "size")
+    __slots__ = ("segment", "index", "events", "size")
 
-    def __init__(self, name: str, events: int, size: int) -> None:
-        self.name = name
+    def __init__(self, segment: str, index: int, events: int, size: int) -> None:
+        self.segment = segment
+        self.index = index
         self.events = events
         self.size = size
-
-
-def _events_in(name: str) -> Optional[int]:
-    """Events from `<time>-<pid>-<random>-n<events>.json`, or None for other names."""
-    if not name.endswith(".json") or name.startswith("."):
-        return None
-    parts = name[:-5].split("-")
-    if len(parts) != 4 or len(parts[0]) != 20 or not parts[0].isdigit() or parts[3][:1] != "n":
-        return None
-    return int(parts[3][1:]) if parts[3][1:].isdigit() else None
 
 
 def _checked(value: Any) -> dict[str, Any]:
@@ -64,15 +56,13 @@ def _checked(value: Any) -> dict[str, Any]:
         raise BadRecord("not a record")
     if not all(isinstance(value.get(key, ""), str) for key in ("host", "host_version", "anonymousId")):
         raise BadRecord("a record of the wrong shape")
-    events = value["events"]
-    for event in events:
+    for event in value["events"]:
         if not (
             isinstance(event, dict)
-            and isinstance(event.get("event"), str)
-            and isinstance(event.get("messageId"), str)
-            and isinstance(event.get("timestamp"), str)
+            and all(isinstance(event.get(key), str) for key in ("event", "messageId", "timestamp"))
             and isinstance(event.get("properties"), dict)
-            and all(isinstance(v, (str, int, float, bool)) for v in event["properties"].values())
+            and all(isinstance(k, str) and isinstance(v, (str, int, float, bool)) and v == v
+                    for k, v in event["properties"].items())
         ):
             raise BadRecord("an event of the wrong shape")
     return value
@@ -81,159 +71,195 @@ def _checked(value: Any) -> dict[str, Any]:
 class Spool:
     def __init__(self, folder: str) -> None:
         self.folder = folder
+        self._lines: dict[str, list[bytes]] = {}
 
-    def _count_lock(self) -> str:
-        return os.path.join(self.folder, COUNT_FILE)
+    def _path(self, name: str) -> str:
+        return os.path.join(self.folder, name)
 
-    def _adjust(self, fd: int, events: int, size: int, exact: bool = False) -> tuple[int, int]:
-        """Add to (or with `exact`, set) the running count held in the locked file."""
+    @staticmethod
+    def _adjust(fd: int, events: int, size: int, exact: bool = False) -> tuple[int, int]:
+        """Add to (or with `exact`, set) the running totals held in the locked file."""
         if not exact:
             try:
                 current = os.pread(fd, 64, 0).split()
-                events += int(current[0])
-                size += int(current[1])
+                events, size = events + int(current[0]), size + int(current[1])
             except (OSError, ValueError, IndexError):
-                pass  # unreadable: the next listing sets it right
-        events, size = max(events, 0), max(size, 0)
-        data = f"{events} {size}\n".encode()
+                pass  # unreadable: the next recount sets it right
+        data = f"{max(events, 0)} {max(size, 0)}\n".encode()
         os.pwrite(fd, data, 0)
         os.ftruncate(fd, len(data))
-        return events, size
+        return max(events, 0), max(size, 0)
 
     def append(self, record: dict[str, Any]) -> int:
-        """Queue one record; returns how many old events the cap dropped to make room."""
-        data = repr(record).encode("utf-8", "surrogatepass")
-        events = len(record.get("events", ()))
+        """Queue one record, durably; returns how many old events the cap dropped."""
+        events = len(record["events"])
+        data = f"{events}\t{record!r}\n".encode("utf-8", "surrogatepass")
         safefs.private_dir(self.folder)
-        name = f"{time.time_ns():020d}-{os.getpid()}-{os.urandom(3).hex()}-n{events}.json"
-        path = os.path.join(self.folder, name)
-        tmp = os.path.join(self.folder, f".{name}.tmp")
-        fd = safefs.open_file(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
-        try:
-            safefs._write_all(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.rename(tmp, path)
-        with locking.locked(self._count_lock()) as lock:
+        with locking.locked(self._path(COUNT_FILE)) as lock:
+            fd = safefs.open_file(self._path(CURRENT), os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+            try:
+                safefs._write_all(fd, data)
+                os.fsync(fd)
+                size = os.fstat(fd).st_size
+            finally:
+                os.close(fd)
             total_events, total_bytes = self._adjust(lock, events, len(data))
+            if size > SEGMENT_BYTES:
+                self._rotate()
             if total_events <= MAX_EVENTS and total_bytes <= MAX_BYTES:
                 return 0
             return self._enforce_cap(lock)
 
-    def entries(self) -> list[Entry]:
-        """The queued records, oldest first; links and strays are removed, never read."""
+    def _rotate(self) -> None:
+        try:
+            if os.lstat(self._path(CURRENT)).st_size > 0:
+                os.rename(self._path(CURRENT), self._path(f"seg-{time.time_ns():020d}-{os.urandom(3).hex()}"))
+        except FileNotFoundError:
+            pass
+
+    def rotate(self) -> None:
+        """Close `current`, so what it holds can be delivered and acknowledged by name."""
+        safefs.private_dir(self.folder)
+        with locking.locked(self._path(COUNT_FILE)):
+            self._rotate()
+
+    def segments(self) -> list[str]:
+        """Immutable segments, oldest first; links and anything else planted here are removed."""
         try:
             names = os.listdir(self.folder)
         except OSError:
             return []
         found = []
         for name in names:
-            events = _events_in(name)
-            if events is None:
+            if not name.startswith("seg-") and name != CURRENT:
                 continue
-            path = os.path.join(self.folder, name)
             try:
-                st = os.lstat(path)
+                st = os.lstat(self._path(name))
             except OSError:
                 continue
             if not stat.S_ISREG(st.st_mode):
-                safefs.remove(path)  # a link (or anything else) planted among our records
+                safefs.remove(self._path(name))  # a link (or anything else): never read, never kept
                 continue
-            found.append(Entry(name, events, st.st_size))
-        found.sort(key=lambda entry: entry.name)
+            if name != CURRENT:
+                found.append(name)
+        return sorted(found)
+
+    def _read(self, segment: str) -> list[bytes]:
+        if segment not in self._lines:
+            try:
+                raw = safefs.read_bytes(self._path(segment), MAX_SEGMENT_READ)
+            except FileNotFoundError:
+                raw = b""
+            except OSError:
+                raw = b"!unreadable\n"  # one bad line: dropped and counted, the segment removed
+            lines = raw.split(b"\n")
+            if segment == CURRENT or lines[-1] == b"":
+                lines.pop()  # the empty rest after the last newline, or a line still being written
+            self._lines[segment] = lines
+        return self._lines[segment]
+
+    def entries(self, include_current: bool = True) -> list[Entry]:
+        """Every record, oldest first (what a delivery may send excludes `current`)."""
+        self._lines.clear()
+        names = self.segments() + ([CURRENT] if include_current else [])
+        found = []
+        for segment in names:
+            for index, line in enumerate(self._read(segment)):
+                count = line.partition(b"\t")[0]
+                found.append(Entry(segment, index, int(count) if count.isdigit() else 1, len(line) + 1))
         return found
 
-    def _enforce_cap(self, lock: int) -> int:
-        entries = self.entries()
-        events = sum(entry.events for entry in entries)
-        size = sum(entry.size for entry in entries)
-        dropped = 0
+    def load(self, entry: Entry) -> dict[str, Any]:
+        """The record (host, version, events, an opt-out's own id); BadRecord if it is not ours."""
+        import ast
+
+        lines = self._read(entry.segment)
+        if entry.index >= len(lines):
+            raise BadRecord("gone")
+        count, _, text = lines[entry.index].partition(b"\t")
+        try:
+            record = _checked(ast.literal_eval(text.decode("utf-8", "surrogatepass")))
+        except (ValueError, TypeError, SyntaxError, RecursionError, MemoryError, UnicodeDecodeError):
+            raise BadRecord("not a record") from None
+        if str(len(record["events"])).encode() != count:
+            raise BadRecord("the event count does not match")
+        return record
+
+    # -- acknowledgements: a prefix of each segment, per collector ---------------
+    def acked(self) -> dict[str, dict[str, int]]:
+        import json
+
+        try:
+            value = json.loads(safefs.read_bytes(self._path(ACKS_FILE), 1024 * 1024))
+        except (OSError, ValueError, RecursionError):
+            return {}
+        if not isinstance(value, dict):
+            return {}
+        return {str(segment): {str(sink): n for sink, n in sinks.items() if isinstance(n, int)}
+                for segment, sinks in value.items() if isinstance(sinks, dict)}
+
+    def pending_for(self, sink: str, include_current: bool = True) -> list[Entry]:
+        acked = self.acked()
+        return [e for e in self.entries(include_current) if e.index >= acked.get(e.segment, {}).get(sink, 0)]
+
+    def acknowledge(self, sink: str, entries: Iterable[Entry], sinks: Iterable[str]) -> None:
+        """`sink` is done with these records (sent, or dropped for good); remove what all sinks are done with."""
+        import json
+
+        acks = self.acked()
         for entry in entries:
-            if events <= MAX_EVENTS and size <= MAX_BYTES:
+            if entry.segment != CURRENT:
+                done = acks.setdefault(entry.segment, {})
+                done[sink] = max(done.get(sink, 0), entry.index + 1)
+        live = set(self.segments())
+        finished = [segment for segment, done in acks.items() if segment in live
+                    and all(done.get(name, 0) >= len(self._read(segment)) for name in sinks)]
+        self._remove_segments(finished)
+        kept = {segment: done for segment, done in acks.items() if segment in live and segment not in finished}
+        safefs.write_atomic(self._path(ACKS_FILE), json.dumps(kept).encode())
+
+    def _remove_segments(self, segments: Iterable[str], lock: Optional[int] = None) -> int:
+        gone_events = gone_bytes = 0
+        for segment in segments:
+            lines = self._read(segment)
+            if safefs.remove(self._path(segment)):
+                gone_events += sum(int(c) if (c := line.partition(b"\t")[0]).isdigit() else 1 for line in lines)
+                gone_bytes += sum(len(line) + 1 for line in lines)
+        if gone_events or gone_bytes:
+            try:
+                if lock is not None:
+                    self._adjust(lock, -gone_events, -gone_bytes)
+                else:
+                    with locking.locked(self._path(COUNT_FILE)) as fd:
+                        self._adjust(fd, -gone_events, -gone_bytes)
+            except (OSError, TimeoutError):
+                pass
+        return gone_events
+
+    def _enforce_cap(self, lock: int) -> int:
+        """Drop the oldest segments until under the cap; returns the events dropped."""
+        self._rotate()
+        dropped = 0
+        for segment in self.segments()[:-1] or self.segments():
+            dropped += self._remove_segments([segment], lock)
+            current = os.pread(lock, 64, 0).split()
+            if int(current[0]) <= MAX_EVENTS and int(current[1]) <= MAX_BYTES:
                 break
-            if safefs.remove(os.path.join(self.folder, entry.name)):
-                dropped += entry.events
-            events -= entry.events
-            size -= entry.size
-        self._adjust(lock, events, size, exact=True)
         return dropped
 
     def recount(self) -> None:
-        """Set the running count from a listing (the flusher does this once per run)."""
+        """Set the running totals from the segments (the flusher does this once per run)."""
         try:
-            with locking.locked(self._count_lock()) as lock:
+            with locking.locked(self._path(COUNT_FILE)) as lock:
                 entries = self.entries()
                 self._adjust(lock, sum(e.events for e in entries), sum(e.size for e in entries), exact=True)
         except (OSError, TimeoutError):
             pass
 
-    def load(self, entry: Entry) -> Optional[dict[str, Any]]:
-        """The record (host, version, events, an opt-out's own id); None if gone.
-
-        Raises BadRecord for anything that is not a record of ours.
-        """
-        try:
-            raw = safefs.read_bytes(os.path.join(self.folder, entry.name), MAX_RECORD_BYTES)
-        except FileNotFoundError:
-            return None
-        except OSError as exc:
-            raise BadRecord(str(exc)) from None
-        import ast
-
-        try:
-            value = ast.literal_eval(raw.decode("utf-8", "surrogatepass"))
-        except (ValueError, TypeError, SyntaxError, RecursionError, MemoryError, UnicodeDecodeError):
-            raise BadRecord("not a record literal") from None
-        return _checked(value)
-
-    def remove(self, entries: Iterable[Entry]) -> None:
-        gone_events = gone_bytes = 0
-        for entry in entries:
-            if safefs.remove(os.path.join(self.folder, entry.name)):
-                gone_events += entry.events
-                gone_bytes += entry.size
-        if gone_events or gone_bytes:
-            try:
-                with locking.locked(self._count_lock()) as lock:
-                    self._adjust(lock, -gone_events, -gone_bytes)
-            except (OSError, TimeoutError):
-                pass
-
-    # -- acknowledgements, kept only while some collector still needs a record ----
-    def acked(self) -> dict[str, set[str]]:
-        import json
-
-        try:
-            value = json.loads(safefs.read_bytes(os.path.join(self.folder, ACKS_FILE), 4 * 1024 * 1024))
-        except (OSError, ValueError, RecursionError):
-            return {}
-        if not isinstance(value, dict):
-            return {}
-        return {str(k): {n for n in v if isinstance(n, str)} for k, v in value.items() if isinstance(v, list)}
-
-    def acknowledge(self, sink: str, entries: list[Entry], sinks: Iterable[str]) -> None:
-        """`sink` has these records: delete those every sink now has, note the rest."""
-        import json
-
-        others = [name for name in sinks if name != sink]
-        acks = self.acked() if others else {}
-        done = [e for e in entries if all(e.name in acks.get(other, ()) for other in others)]
-        self.remove(done)
-        if others:
-            live = {entry.name for entry in self.entries()}
-            acks.setdefault(sink, set()).update(e.name for e in entries)
-            kept = {name: sorted(names & live) for name, names in acks.items()}
-            safefs.write_atomic(os.path.join(self.folder, ACKS_FILE), json.dumps(kept).encode())
-
-    def pending_for(self, sink: str) -> list[Entry]:
-        acked = self.acked().get(sink, set())
-        return [entry for entry in self.entries() if entry.name not in acked]
-
     def counts(self) -> tuple[int, int]:
-        """(events, bytes) from the running count, without listing."""
+        """(events, bytes) from the running totals, without listing."""
         try:
-            parts = safefs.read_bytes(self._count_lock(), 64).split()
+            parts = safefs.read_bytes(self._path(COUNT_FILE), 64).split()
             return int(parts[0]), int(parts[1])
         except (OSError, ValueError, IndexError):
             return 0, 0
@@ -242,3 +268,4 @@ class Spool:
         import shutil  # rarely needed, and it imports the compression modules
 
         shutil.rmtree(self.folder, ignore_errors=True)
+        self._lines.clear()

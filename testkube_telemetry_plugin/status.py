@@ -102,9 +102,8 @@ def show_data(settings: Settings) -> dict[str, Any]:
             record = spool.load(entry)
         except BadRecord:
             continue
-        if record is not None:
-            owner = record.get("anonymousId") or settings.anonymous_id or "(no id yet)"
-            pending += [segment_message(record, event, owner) for event in record["events"]]
+        owner = record.get("anonymousId") or settings.anonymous_id or "(no id yet)"
+        pending += [segment_message(record, event, owner) for event in record["events"]]
     return {"pending": pending, "sent": sentlog.recent(folder)}
 
 

@@ -74,8 +74,11 @@ def test_one_spool_record_per_command_whatever_the_number_of_collectors(cli, run
     (isolated / "telemetry" / "retry-at").write_text(str(time.time() + 600))  # no flusher starts
     for _ in range(3):
         runner.invoke(cli, ["ends", "ok"])
-    names = [p.name for p in (isolated / "telemetry" / "spool").iterdir() if not p.name.startswith(".")]
-    assert len(names) == 3, names
+    folder = isolated / "telemetry" / "spool"
+    assert sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) == ["current"]
+    records = (folder / "current").read_text().splitlines()
+    assert len(records) == 3  # one line per command, read by every collector's delivery
+    assert [e.events for e in Spool(str(folder)).entries()] == [3, 1, 1]  # install+heartbeat+command, then one each
 
 
 def test_non_latin1_write_key_is_sent_not_crashed(cli, runner, collector, monkeypatch) -> None:
@@ -320,7 +323,7 @@ def test_flush_never_prints_the_ga4_api_secret(isolated, collector, cli, runner,
 def test_spool_ignores_files_that_are_not_its_own(isolated) -> None:
     spool_events(isolated, 2)
     folder = isolated / "telemetry" / "spool"
-    for stray in ("notes.txt", ".tmp-half-written.json", "1-2-3-n4.json", "x" * 20 + "-1-ab-n1.json"):
+    for stray in ("notes.txt", ".tmp-half-written.json", "segment", "current.bak", "seg"):
         (folder / stray).write_text("[]")
     assert len(Spool(str(folder)).entries()) == 2
 
