@@ -11,11 +11,11 @@ the acknowledgement sends that one batch again (Segment de-duplicates by
 
 from __future__ import annotations
 
-import json
 import time
+from collections import deque
 from typing import Any, Callable, NamedTuple, Optional
 
-from . import retry, sentlog
+from . import jsonline, retry, sentlog
 from . import state as state_module
 from .events import MAX_MESSAGE_BYTES, iso_timestamp, segment_message
 from .settings import Settings
@@ -47,6 +47,7 @@ class Report:
 class Batch(NamedTuple):
     entries: list[Entry]  # the records this request acknowledges
     messages: list[dict[str, Any]]
+    encoded: list[bytes]  # each message as JSON, measured once
     events: int  # events in those records (some may have been dropped as oversized)
     skipped: list[Entry]  # records that are not ours: acknowledged at once, never sent
 
@@ -80,6 +81,7 @@ def _next_batch(spool: Spool, sink: Sink, entries: list[Entry], anonymous_id: Op
     taken: list[Entry] = []
     skipped: list[Entry] = []
     messages: list[dict[str, Any]] = []
+    encoded: list[bytes] = []
     size = events = corrupt = 0
     client: Optional[str] = None
     while entries:
@@ -95,23 +97,97 @@ def _next_batch(spool: Spool, sink: Sink, entries: list[Entry], anonymous_id: Op
         if owner is None:
             break  # no id yet: the next command creates one
         built = [segment_message(record, event, owner) for event in record["events"]]
-        encoded = [len(json.dumps(m, separators=(",", ":"))) for m in built]
-        record_size = sum(n for n in encoded if n <= MAX_MESSAGE_BYTES)
+        as_json = [jsonline.dumps(m).encode("utf-8") for m in built]
+        fitting = [(m, j) for m, j in zip(built, as_json) if len(j) <= MAX_MESSAGE_BYTES]
+        record_size = sum(len(j) + 1 for _, j in fitting)
         if messages and (client != owner or events + len(built) > sink.max_events
                          or size + record_size > sink.max_bytes):
             break
-        oversized = sum(1 for n in encoded if n > MAX_MESSAGE_BYTES)
-        if oversized:
-            state_module.add_count(folder, "dropped_oversized", oversized)
+        if len(fitting) < len(built):
+            state_module.add_count(folder, "dropped_oversized", len(built) - len(fitting))
         entries.pop(0)
         taken.append(entry)
-        messages += [m for m, n in zip(built, encoded) if n <= MAX_MESSAGE_BYTES]
+        messages += [m for m, _ in fitting]
+        encoded += [j for _, j in fitting]
         size += record_size
         events += len(built)
         client = owner
     if corrupt:
         state_module.add_count(folder, "dropped_corrupt", corrupt)
-    return Batch(taken, messages, events, skipped) if taken or skipped else None
+    return Batch(taken, messages, encoded, events, skipped) if taken or skipped else None
+
+
+class _Run:
+    """One delivery run: the spool, the HTTP session and the limits every sink shares."""
+
+    def __init__(self, settings: Settings, deadline: float, attempts: int, still_enabled: Callable[[], bool],
+                 on_progress: Optional[Callable[[int], None]]) -> None:
+        self.settings = settings
+        self.folder = settings.paths.telemetry
+        self.spool = Spool(f"{self.folder}/spool")
+        self.deadline = deadline
+        self.attempts = attempts
+        self.still_enabled = still_enabled
+        self.on_progress = on_progress
+        self.session = new_session()
+        self.names: list[str] = []
+
+    def to(self, sink: Sink, entries: list[Entry], result: SinkReport, logged: deque[tuple[str, bytes]]) -> None:
+        """Send `entries` to `sink` in batches until done, out of time, or the collector fails."""
+        tries = 0
+        noted = False
+        while entries:
+            remaining = self.deadline - time.monotonic()
+            if remaining <= 0.05 or not self.still_enabled():
+                break
+            batch = _next_batch(self.spool, sink, entries, self.settings.anonymous_id, self.folder)
+            if batch is None:
+                break
+            if batch.skipped:
+                self.spool.acknowledge(sink.name, batch.skipped, self.names)
+            if not batch.messages:  # no records left, or every event too large
+                self.spool.acknowledge(sink.name, batch.entries, self.names)
+                result.dropped += batch.events
+                continue
+            body, headers, payloads = sink.request(batch.messages, batch.encoded)
+            assert sink.url is not None
+            try:
+                answer = post(self.session, sink.url, body, headers,
+                              (min(CONNECT_TIMEOUT_S, remaining), min(READ_TIMEOUT_S, remaining)))
+                verdict, detail, wait = retry.verdict(answer.status), f"HTTP {answer.status}", answer.retry_after
+            except TransportError as exc:
+                verdict, detail, wait = retry.RETRY, str(exc), None
+            if verdict != retry.RETRY:
+                self.spool.acknowledge(sink.name, batch.entries, self.names)
+                tries = 0
+                if verdict == retry.DELIVERED:
+                    result.sent += len(batch.messages)
+                    result.dropped += batch.events - len(batch.messages)
+                    sent_at = iso_timestamp()
+                    logged.extend((sent_at, payload) for payload in payloads)
+                    if not noted:  # once per run: it clears the back-off and says when it last worked
+                        _note(self.folder, sink.name, None)
+                        noted = True
+                else:
+                    result.dropped += batch.events
+                    result.errors.append(f"{sink.name}: rejected ({detail}), dropped")
+                    state_module.add_count(self.folder, "dropped_rejected", batch.events)
+                if self.on_progress:
+                    self.on_progress(batch.events)
+                continue
+            tries += 1
+            retry_after_s = retry.retry_after(wait)
+            delay = _note(self.folder, sink.name, detail, retry_after_s)
+            # In the foreground someone is waiting: short pauses, Retry-After up to 5 s.
+            pause = min(delay, 1.0) if retry_after_s is None else min(retry_after_s, 5.0)
+            if tries < self.attempts and pause < self.deadline - time.monotonic() - 1:
+                time.sleep(pause)
+                entries[:0] = batch.entries
+                continue
+            entries[:0] = batch.entries
+            result.errors.append(f"{sink.name}: {detail}; kept for retry")
+            break
+        result.kept += sum(e.events for e in entries)
 
 
 def deliver(
@@ -128,81 +204,31 @@ def deliver(
     Only the holder of the flusher lock calls this: it closes `current` first,
     so every record it sends lives in a segment it can acknowledge by name.
     """
-    folder = settings.paths.telemetry
-    spool = Spool(f"{folder}/spool")
+    run = _Run(settings, deadline, attempts, still_enabled, on_progress)
     try:
-        spool.rotate()
+        run.spool.rotate()
     except (OSError, TimeoutError):
         pass  # nothing can be appended either: what is in segments is still sent
     report = Report()
     sinks = sinks_for(settings)
-    names = [sink.name for sink in sinks]
-    session = new_session()
+    run.names = [sink.name for sink in sinks]
     try:
         for sink in sinks:
             result = report.sinks.setdefault(sink.name, SinkReport())
-            entries = spool.pending_for(sink.name, include_current=False)
+            entries = run.spool.pending_for(sink.name, include_current=False)
             if sink.problem or sink.url is None:
                 result.kept += sum(e.events for e in entries)
                 result.errors.append(f"{sink.name}: {sink.problem}")
                 if entries:
-                    _note(folder, sink.name, sink.problem)
-                continue
-            if respect_backoff and state_module.load(folder).retry_at(sink.name) > time.time():
+                    _note(run.folder, sink.name, sink.problem)
+            elif respect_backoff and state_module.load(run.folder).retry_at(sink.name) > time.time():
                 result.kept += sum(e.events for e in entries)
-                continue
-            tries = 0
-            while entries:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0.05 or not still_enabled():
-                    result.kept += sum(e.events for e in entries)
-                    break
-                batch = _next_batch(spool, sink, entries, settings.anonymous_id, folder)
-                if batch is None:
-                    result.kept += sum(e.events for e in entries)
-                    break
-                if batch.skipped:
-                    spool.acknowledge(sink.name, batch.skipped, names)
-                if not batch.entries:
-                    continue
-                if not batch.messages:  # every event was too large
-                    spool.acknowledge(sink.name, batch.entries, names)
-                    result.dropped += batch.events
-                    continue
-                body, headers, logged = sink.request(batch.messages)
-                timeout = (min(CONNECT_TIMEOUT_S, remaining), min(READ_TIMEOUT_S, remaining))
+            else:
+                logged: deque[tuple[str, bytes]] = deque(maxlen=sentlog.KEEP)  # the log keeps the last few
                 try:
-                    answer = post(session, sink.url, body, headers, timeout)
-                    verdict, detail, wait = retry.verdict(answer.status), f"HTTP {answer.status}", answer.retry_after
-                except TransportError as exc:
-                    verdict, detail, wait = retry.RETRY, str(exc), None
-                if verdict != retry.RETRY:
-                    spool.acknowledge(sink.name, batch.entries, names)
-                    tries = 0
-                    if verdict == retry.DELIVERED:
-                        result.sent += len(batch.messages)
-                        result.dropped += batch.events - len(batch.messages)
-                        sentlog.append(folder, sink.name, iso_timestamp(), logged)
-                        _note(folder, sink.name, None)
-                    else:
-                        result.dropped += batch.events
-                        result.errors.append(f"{sink.name}: rejected ({detail}), dropped")
-                        state_module.add_count(folder, "dropped_rejected", batch.events)
-                    if on_progress:
-                        on_progress(batch.events)
-                    continue
-                tries += 1
-                retry_after_s = retry.retry_after(wait)
-                delay = _note(folder, sink.name, detail, retry_after_s)
-                # In the foreground someone is waiting: short pauses, Retry-After up to 5 s.
-                pause = min(delay, 1.0) if retry_after_s is None else min(retry_after_s, 5.0)
-                if tries < attempts and pause < deadline - time.monotonic() - 1:
-                    time.sleep(pause)
-                    entries[:0] = batch.entries
-                    continue
-                result.kept += batch.events + sum(e.events for e in entries)
-                result.errors.append(f"{sink.name}: {detail}; kept for retry")
-                break
+                    run.to(sink, entries, result, logged)
+                finally:
+                    sentlog.append(run.folder, sink.name, logged)
     finally:
-        session.close()
+        run.session.close()
     return report

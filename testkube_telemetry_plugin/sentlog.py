@@ -20,15 +20,16 @@ def _file(folder: str) -> str:
     return os.path.join(folder, "sent.jsonl")
 
 
-def append(folder: str, sink: str, sent_at: str, payloads: Iterable[Any]) -> None:
-    """Never raises: the log is for the user's eyes, not for delivery."""
-    items = payloads if isinstance(payloads, list) else [payloads]
-    lines = [json.dumps({"sink": sink, "sent_at": sent_at, "payload": p}, separators=(",", ":")) for p in items]
-    if not lines:
+def append(folder: str, sink: str, sent: Iterable[tuple[str, bytes]]) -> None:
+    """Log each (sent_at, payload), the payload as the JSON sent; never raises."""
+    name = json.dumps(sink).encode()
+    data = b"".join(b'{"sink":' + name + b',"sent_at":"' + sent_at.encode() + b'","payload":' + payload + b"}\n"
+                    for sent_at, payload in sent)
+    if not data:
         return
     try:
         with locking.locked(os.path.join(folder, "sent.lock")):
-            size = safefs.append(_file(folder), ("\n".join(lines) + "\n").encode("utf-8"))
+            size = safefs.append(_file(folder), data)
             if size > MAX_LOG_BYTES:
                 kept = _read_lines(folder)[-KEEP:]
                 safefs.write_atomic(_file(folder), ("\n".join(kept) + "\n").encode("utf-8"), durable=False)
