@@ -1,76 +1,271 @@
-"""Nothing personal leaves the machine, and nothing at all when telemetry is off."""
+"""Nothing the user typed, and nothing personal, leaves the machine; nothing at all when off.
+
+The notice promises: "It never includes argument values, paths, names or
+secrets; `testkube telemetry show` shows exactly what is sent."  Each test here
+tries to break a piece of that the way an outsider would: real error messages
+from real tools, random values typed on a real command line, a real collector.
+"""
 
 from __future__ import annotations
 
-import getpass
 import json
-import socket
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
 from pathlib import Path
+from typing import Any, Iterator
 
 import pytest
+from conftest import run_testkube
+from error_corpus import CORPUS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from testkube_telemetry_plugin.scrub import scrub
+from testkube_telemetry_plugin.vocabulary import WORDS as _WORDS
 
-ALNUM = st.text("abcdefghijklmnopqrstuvwxyz0123456789", min_size=6, max_size=12)
-SECRETS = st.one_of(
-    st.builds(lambda u, h: f"{u}@{h}.com", ALNUM, ALNUM),
-    st.builds(lambda a, b: f"/home/{a}/{b}.yaml", ALNUM, ALNUM),
-    st.builds(lambda a, b: f"C:\\Users\\{a}\\{b}", ALNUM, ALNUM),
-    st.builds(lambda a: f"./{a}/config", ALNUM),
-    st.builds(lambda a, b: f"https://{a}:{b}@git.example.com/r.git", ALNUM, ALNUM),
-    st.builds(lambda a: f"https://api.example.com/x?token={a}", ALNUM),
-    st.builds(lambda *o: ".".join(map(str, o)), *[st.integers(1, 254)] * 4),
-    st.just("2001:db8:85a3::8a2e:370:7334"),
-    st.builds(lambda a: "ghp_" + (a * 4)[:36], ALNUM),
-    st.builds(lambda a: "github_pat_" + (a * 5)[:40], ALNUM),
-    st.builds(lambda a: "AKIA" + (a.upper() * 3)[:16], ALNUM),
-    st.builds(lambda a: "xoxb-" + (a * 3)[:24], ALNUM),
-    st.builds(lambda a: "Bearer " + (a * 3)[:30], ALNUM),
-    st.builds(lambda a, b: f"eyJ{a}.eyJ{b}.{a}{b}", ALNUM, ALNUM),
-    st.builds(lambda a: "-----BEGIN RSA PRIVATE KEY-----\n" + a * 5 + "\n-----END RSA PRIVATE KEY-----", ALNUM),
-    st.builds(lambda a: (a * 8)[:40], st.text("0123456789abcdef", min_size=8, max_size=8)),
-    st.just(getpass.getuser()),
-    st.just(socket.gethostname()),
+WORDS = frozenset(_WORDS.split())
+WORDS_CASEFOLDED = {word.casefold() for word in WORDS}
+
+PLACEHOLDER = re.compile(r"<[a-z]+>")
+
+
+def leaves(value: Any) -> Iterator[str]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield str(key)
+            yield from leaves(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from leaves(item)
+    elif value is not None:
+        yield str(value)
+
+
+def everything_on_disk(home: Path) -> str:
+    return "\n".join(p.read_text(errors="replace") for p in home.rglob("*") if p.is_file())
+
+
+# --- real error messages, through the real pipeline ---------------------------------
+def test_the_corpus_through_hook_spool_and_collector(cli, runner, collector, isolated, monkeypatch) -> None:
+    kinds = ["click", "value", "os"]
+    for number, case in enumerate(CORPUS):
+        monkeypatch.setenv("SAMPLE_ERROR", case.message)
+        monkeypatch.setenv("SAMPLE_ERROR_KIND", kinds[number % 3])
+        assert runner.invoke(cli, ["ends", "corpus"]).exit_code == 1
+    assert runner.invoke(cli, ["telemetry", "flush"]).exit_code == 0
+    errors = [m["properties"] for m in collector.messages() if m["event"] == "testkube_cli_error"]
+    assert len(errors) == len(CORPUS)
+    wire = json.dumps([r["json"] for r in collector.requests]).lower()
+    disk = everything_on_disk(isolated).lower()
+    for case, error in zip(CORPUS, errors):
+        for secret in case.secrets:
+            assert secret.lower() not in error["message"].lower(), (secret, case.message)
+            if len(secret) >= 6:  # distinctive enough to look for in every byte sent and kept
+                assert secret.lower() not in wire, (secret, case.message)
+                assert secret.lower() not in disk, (secret, case.message)
+    useful = sum(case.keeps.lower() in error["message"].lower() for case, error in zip(CORPUS, errors))
+    ratio = useful / len(CORPUS)
+    print(f"\nusefulness through the pipeline: {useful}/{len(CORPUS)} = {ratio:.0%}")
+    assert ratio >= 0.80
+    assert {e["error_type"] for e in errors} == {"ClickException", "ValueError", "OSError"}
+
+
+# --- random values typed on the command line -------------------------------------------
+VALUES = st.one_of(
+    st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=24),
+    st.text("abcdefghijklmnopqrstuvwxyz0123456789-_. '\"/@:=", min_size=1, max_size=24),
+    st.sampled_from(sorted(WORDS)[:4000:7]),  # values that are ordinary words
+    st.builds(lambda a, b: f"{a} {b}", st.sampled_from(["John", "acme", "prod"]), st.sampled_from(["Smith", "eu1"])),
 )
 
 
-def core(secret: str) -> str:
-    """The part of a planted value that must not appear anywhere."""
-    return secret.split("\n")[1] if "PRIVATE KEY" in secret else secret
+def cli_words() -> set[str]:
+    """Command names and option flags of the reference CLI and the sample plugin: the CLI's own words."""
+    import click
+
+    from testkube_telemetry_plugin.cli import make_cli
+
+    found: set[str] = set()
+
+    def walk(command: click.Command) -> None:
+        found.add((command.name or "").casefold())
+        for param in command.params:
+            found.update(opt.casefold() for opt in getattr(param, "opts", []))
+        for sub in getattr(command, "commands", {}).values():
+            walk(sub)
+
+    root = make_cli()
+    root.list_commands(click.Context(root))
+    walk(root)
+    return found | {"create", "test", "run", "init", "ends", "ok", "message", "telemetry", "plugins", "status"}
 
 
-@settings(max_examples=200, deadline=None)
-@given(secret=SECRETS, prefix=st.sampled_from(["failed to open", "error:", "cannot reach", ""]))
-def test_scrub_removes_planted_values(secret: str, prefix: str) -> None:
-    text = f"{prefix} {secret} while running"
-    assert core(secret) not in scrub(text)
+def meaningful(value: str) -> bool:
+    """Values the scrubber is asked to remove: with a letter or digit, not a CLI word, not a flag."""
+    return (any(ch.isalnum() for ch in value) and not value.startswith("-") and value.strip() == value
+            and value.casefold() not in OWN)
 
 
-def test_scrub_bounds_length_and_keeps_meaning() -> None:
-    assert scrub("No such file: /home/alice/x.yaml") == "No such file: <path>"
-    assert len(scrub("word " * 300_000)) <= 200
+OWN = cli_words()
+
+# Commands whose outcome does not depend on the value: what they spool must not either.
+STABLE = [
+    lambda v: ["create", "test", v, "--type", v, "--git-uri", v],  # succeeds
+    lambda v: ["run", "test", v, "--fail"],  # fails with the value in its message
+    lambda v: [v],  # unknown command
+    lambda v: ["ends", "message", f"cannot reach {v}: connection refused"],  # free text holding the value
+]
+# Commands that succeed or fail depending on the value (`--count 3` is fine, `--count x` is not).
+VARYING = [
+    lambda v: ["ends", "ok", "--count", v],
+    lambda v: ["ends", "ok", v],
+    lambda v: ["init", "--cluster-type", v],
+]
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(secret=SECRETS)
-def test_planted_values_never_reach_the_spool_or_the_collector(secret, cli, runner, collector, isolated) -> None:
-    needle = core(secret)
-    runner.invoke(cli, ["ends", "message", f"could not read {secret}"])      # error message
-    runner.invoke(cli, [secret])                                            # unknown command
-    runner.invoke(cli, ["ends", secret])                                    # unknown subcommand
-    runner.invoke(cli, ["create", "test", secret, "--type", secret, "--git-uri", secret])  # values
-    runner.invoke(cli, ["init", "--cluster-type", secret])                  # facts
-    runner.invoke(cli, ["ends", "ok", "--count", secret])                   # bad value
-    spooled = json.dumps(json.loads(runner.invoke(cli, ["telemetry", "show", "--json"]).stdout))
-    sent = json.dumps([r["json"] for r in collector.requests])
-    assert collector.requests, "nothing was sent: the test would prove nothing"
-    for payload in (spooled, sent):
-        assert needle not in payload
-        assert needle.lower() not in payload.lower() or len(needle) < 3
+def tokens(text: str) -> set[str]:
+    return set(re.split(r"[\s'\"(),.:;=]+", PLACEHOLDER.sub(" ", text).casefold()))
 
 
+def spool_after(cli, runner, home: str, commands: list, typed: str) -> tuple[list[dict], int, str]:
+    os.environ["TESTKUBE_HOME"] = home
+    failed = sum(runner.invoke(cli, build(typed)).exit_code != 0 for build in commands)
+    shown = json.loads(runner.invoke(cli, ["telemetry", "show", "--json"]).stdout)["pending"]
+    raw = "\n".join(p.read_text(errors="replace") for p in Path(home).rglob("*") if p.is_file())
+    return shown, failed, raw
+
+
+def shape(shown: list[dict]) -> list[dict]:
+    """Messages without what may differ between runs: ids, times, durations, the free text, enumerations."""
+    volatile = {"messageId", "timestamp", "anonymousId"}
+    varying = {"duration_ms", "message", "test_type"}
+    return [{k: ({p: x for p, x in v.items() if p not in varying} if k == "properties" else v)
+             for k, v in m.items() if k not in volatile} for m in shown]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(value=VALUES.filter(meaningful), other=VALUES.filter(meaningful))
+def test_typed_values_never_reach_the_spool(value, other, cli, runner, tmp_path) -> None:
+    runs = {}
+    for typed in (value, other):
+        with tempfile.TemporaryDirectory(dir=tmp_path) as home:
+            runs[typed] = spool_after(cli, runner, home, STABLE + VARYING, typed)
+    for typed, (shown, failed, raw) in runs.items():
+        errors = [m["properties"]["message"] for m in shown if m["event"] == "testkube_cli_error"]
+        assert len(errors) == failed >= 3  # run --fail, the unknown command and the message always fail
+        others = set().union(*(tokens(m["properties"]["message"]) for typed_, (shown_, _, _) in runs.items()
+                               if typed_ != typed for m in shown_ if m["event"] == "testkube_cli_error"))
+        for message in errors:
+            if len(typed) >= 3:  # removed inside longer words too
+                assert typed.casefold() not in PLACEHOLDER.sub(" ", message).casefold(), (typed, message)
+            # A short value may only survive as a word the message has whatever was typed ("a", "is").
+            assert typed.casefold() not in tokens(message) or typed.casefold() in others, (typed, message)
+        if len(typed) >= 6 and typed.casefold() not in WORDS_CASEFOLDED:
+            assert typed not in raw  # in no file under the home at all
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(value=VALUES.filter(meaningful), other=VALUES.filter(meaningful))
+def test_what_is_spooled_does_not_depend_on_what_was_typed(value, other, cli, runner, tmp_path) -> None:
+    shown = {}
+    for typed in (value, other):
+        with tempfile.TemporaryDirectory(dir=tmp_path) as home:
+            shown[typed] = shape(spool_after(cli, runner, home, STABLE, typed)[0])
+    assert shown[value] == shown[other]
+
+
+def test_usage_errors_send_a_fixed_value_free_sentence(cli, runner) -> None:
+    runner.invoke(cli, ["acme-corp-prod-cluster"])
+    runner.invoke(cli, ["plugins", "John Smith"])
+    runner.invoke(cli, ["ends", "ok", "--count", "many"])
+    runner.invoke(cli, ["ends", "ok", "--pasword", "hunter2"])
+    runner.invoke(cli, ["status"])  # a group with no subcommand: the help text is not a message
+    shown = json.loads(runner.invoke(cli, ["telemetry", "show", "--json"]).stdout)["pending"]
+    messages = [m["properties"]["message"] for m in shown if m["event"] == "testkube_cli_error"]
+    text = " ".join(messages)
+    for typed in ("acme", "John", "Smith", "many", "pasword", "hunter2", "Usage:", "Options:"):
+        assert typed not in text
+    assert "No such command <arg>." in messages
+    assert any(m.startswith("Invalid value for '--count'") for m in messages)
+
+
+# --- opting out leaves nothing behind -----------------------------------------------------
+def test_disable_leaves_no_id_salt_or_secret_anywhere_under_the_home(cli, runner, collector, isolated,
+                                                                      monkeypatch) -> None:
+    monkeypatch.setenv("TESTKUBE_TELEMETRY_SEGMENT_WRITE_KEY", "wk-0123456789")
+    for args in (["ends", "ok"], ["ends", "boom"], ["telemetry", "status"]):
+        runner.invoke(cli, args)
+    config = (isolated / "config.toml").read_text()
+    old_id = re.search(r'anonymous_id = "([0-9a-f]{64})"', config)[1]
+    salt = re.search(r'salt = "([0-9a-f]+)"', config)[1]
+    assert old_id in everything_on_disk(isolated)  # the test can see it before
+    assert runner.invoke(cli, ["disable", "telemetry"]).exit_code == 0
+    disk = everything_on_disk(isolated)
+    for secret in (old_id, salt, "wk-0123456789"):
+        assert secret not in disk
+    assert collector.events()[-1] == "testkube_cli_telemetry_disabled"
+    assert collector.messages()[-1]["anonymousId"] == old_id
+
+
+def test_after_disable_an_opted_out_process_reads_no_telemetry_file(cli, runner, isolated, monkeypatch) -> None:
+    runner.invoke(cli, ["ends", "ok"])
+    runner.invoke(cli, ["disable", "telemetry"])
+    monkeypatch.setenv("DO_NOT_TRACK", "1")
+    opened: list[str] = []
+    real_open = os.open
+
+    def watched(path, *args, **kwargs):
+        opened.append(os.fspath(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", watched)
+    assert runner.invoke(cli, ["ends", "ok"]).stdout == "ok 1\n"
+    touched = [p for p in opened if p.startswith(str(isolated)) and not p.endswith(".entry-points")]
+    assert touched == []
+
+
+def test_the_opt_out_event_arrives_while_a_flusher_lingers(site, collector, isolated, monkeypatch) -> None:
+    monkeypatch.setenv("TESTKUBE_TELEMETRY_DELIVERY", "background")
+    assert run_testkube("ends", "ok").returncode == 0
+    assert collector.wait_for(lambda: "testkube_cli_command" in collector.events())
+    lock = isolated / "telemetry" / "flusher.lock"
+    held = subprocess.run(["flock", "-n", str(lock), "true"]).returncode != 0 if shutil.which("flock") else True
+    assert held, "the flusher should still be lingering, holding its lock"
+    result = run_testkube("disable", "telemetry")
+    assert result.returncode == 0, result.stderr
+    assert collector.wait_for(lambda: collector.events()[-1:] == ["testkube_cli_telemetry_disabled"], 10)
+    time.sleep(0.5)
+    assert collector.events().count("testkube_cli_telemetry_disabled") == 1
+    assert collector.events()[-1] == "testkube_cli_telemetry_disabled"  # and nothing after it
+    assert collector.wait_for(lambda: not (isolated / "telemetry").exists(), 10)
+
+
+def test_a_project_file_cannot_redirect_events_to_its_own_collector(cli, runner, collector, isolated) -> None:
+    from collector import Collector
+
+    with Collector() as theirs:
+        Path(".testkube.toml").write_text(f'[telemetry]\nsegment_url = "{theirs.url}"\nconsent = "opt-out"\n')
+        runner.invoke(cli, ["ends", "ok"])
+        assert theirs.requests == []
+    assert "testkube_cli_command" in collector.events()
+
+
+def test_debug_prints_the_opt_out_event_labelled_and_sends_nothing(cli, runner, collector, isolated,
+                                                                   monkeypatch) -> None:
+    runner.invoke(cli, ["ends", "ok"])
+    sent = len(collector.requests)
+    monkeypatch.setenv("TESTKUBE_TELEMETRY_DEBUG", "1")
+    result = runner.invoke(cli, ["disable", "telemetry"])
+    assert result.exit_code == 0
+    printed = [line for line in result.stderr.splitlines() if line.startswith("[telemetry] ")]
+    assert [json.loads(line.split(" ", 1)[1])["event"] for line in printed] == ["testkube_cli_telemetry_disabled"]
+    assert len(collector.requests) == sent
+
+
+# --- off means off ------------------------------------------------------------------------
 def disable_by(layer: str, isolated: Path, monkeypatch) -> None:
     if layer == "do_not_track":
         monkeypatch.setenv("DO_NOT_TRACK", "1")
@@ -84,10 +279,11 @@ def disable_by(layer: str, isolated: Path, monkeypatch) -> None:
 
 
 @pytest.mark.parametrize("layer", ["do_not_track", "env", "project", "user"])
-def test_off_by_any_layer_means_no_socket_and_no_event(layer, cli, runner, collector, isolated, monkeypatch, connections) -> None:
+def test_off_by_any_layer_means_no_socket_and_no_event(layer, cli, runner, collector, isolated, monkeypatch,
+                                                       connections) -> None:
     disable_by(layer, isolated, monkeypatch)
     for args in (["ends", "ok"], ["ends", "boom"], ["run", "test", "x"], ["telemetry", "flush"],
-                 ["telemetry", "status"], ["disable", "telemetry"]):
+                 ["telemetry", "status"], ["disable", "telemetry"], ["telemetry", "heartbeat"]):
         runner.invoke(cli, args)
     assert connections == []
     assert collector.requests == []
@@ -103,3 +299,13 @@ def test_disable_sends_exactly_one_opt_out_event_and_nothing_after(cli, runner, 
     for args in (["ends", "ok"], ["telemetry", "flush"], ["disable", "telemetry"]):
         runner.invoke(cli, args)
     assert len(collector.messages()) == before + 1
+
+
+def test_run_in_a_subprocess_the_notice_promise_holds(site, collector, isolated) -> None:
+    """The whole promise, end to end, as a user's shell runs it."""
+    secret = "acme-payments-checkout"
+    result = run_testkube("run", "test", secret, "--fail", env={"TESTKUBE_TELEMETRY_DELIVERY": "inline"})
+    assert result.returncode == 1 and secret in result.stderr  # the user sees their own value...
+    assert collector.wait_for(lambda: "testkube_cli_error" in collector.events())
+    assert secret not in json.dumps([r["json"] for r in collector.requests])  # ...the collector never does
+    assert secret not in everything_on_disk(isolated)

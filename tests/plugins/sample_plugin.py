@@ -178,6 +178,18 @@ def message(text: str) -> None:
     raise click.ClickException(text)
 
 
+@ends.command("corpus")
+def corpus() -> None:
+    """Fail with a message the user did not type (from SAMPLE_ERROR), as a real tool would."""
+    text = os.environ["SAMPLE_ERROR"]
+    kind = os.environ.get("SAMPLE_ERROR_KIND", "click")
+    if kind == "click":
+        raise click.ClickException(text)
+    if kind == "os":
+        raise OSError(text)
+    raise ValueError(text)
+
+
 @ends.group("nested")
 def nested() -> None:
     """A nested group."""
