@@ -2,12 +2,15 @@
 
 It is a mixin as much as a class: ``class Root(DefaultGroup, HookedGroup)`` and
 ``class Root(HookedGroup, DefaultGroup)`` both work, because every override
-calls `super()` and plugin commands are added before any lookup (when the root
-context is made), not inside `get_command`, which another class may bypass.
+calls `super()` and plugin commands are added before any lookup: when the root
+context is made, and, for a context made by hand (documentation generators),
+by the lookups themselves, which a subclass gets even when another base class
+answers them first (DefaultGroup reads `self.commands` before `super()`).
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from typing import Any, Optional
@@ -40,6 +43,18 @@ def program_name() -> str:
     return detect() if detect is not None else os.path.basename(sys.argv[0] or "cli")
 
 
+def _registering_first(lookup: Any) -> Any:
+    """`lookup`, once plugin commands are registered."""
+
+    @functools.wraps(lookup)
+    def registered_lookup(self: HookedGroup, *args: Any, **kwargs: Any) -> Any:
+        self._register_commands()
+        return lookup(self, *args, **kwargs)
+
+    registered_lookup._hooked_registers = True  # type: ignore[attr-defined]
+    return registered_lookup
+
+
 class HookedGroup(click.Group):
     """A `click.Group` that loads plugins from entry points and fires the hooks.
 
@@ -48,6 +63,14 @@ class HookedGroup(click.Group):
     """
 
     _hooked_root = True  # adoption.ROOT_MARK: command paths start here
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Lookups that another base class answers first register plugin commands first too."""
+        super().__init_subclass__(**kwargs)
+        for name in ("get_command", "list_commands"):
+            lookup = getattr(cls, name)
+            if lookup is not getattr(HookedGroup, name) and not getattr(lookup, "_hooked_registers", False):
+                setattr(cls, name, _registering_first(lookup))
 
     def __init__(
         self,
