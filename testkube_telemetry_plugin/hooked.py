@@ -43,6 +43,12 @@ def program_name() -> str:
     return detect() if detect is not None else os.path.basename(sys.argv[0] or "cli")
 
 
+def _pending_args(ctx: click.Context) -> tuple[str, ...]:
+    """The words a group is about to dispatch (`protected_args` became `_protected_args` in Click 8.2)."""
+    state = vars(ctx)
+    return (*state.get("_protected_args", state.get("protected_args", ())), *ctx.args)
+
+
 def _registering_first(lookup: Any) -> Any:
     """`lookup`, once plugin commands are registered."""
 
@@ -219,8 +225,15 @@ class HookedGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         line: Optional[adoption.Unit] = getattr(ctx, "_hooked_unit", None)
-        unit = line or adoption.current_unit()
+        state, outer = vars(ctx), adoption.current_unit()
+        argv, running = state.get("_hooked_argv"), state.get("_hooked_running", False)
+        if line is None and running and outer is not None:
+            # click-repl runs each line by invoking the running root context again.
+            line = adoption.Unit(self.call_hook, outer.host, _pending_args(ctx))
+            state["_hooked_argv"] = line.argv
+        unit = line or outer
         token = adoption.push(line) if line is not None else None
+        state["_hooked_running"] = True
         try:
             result = super().invoke(ctx)
         except BaseException as exc:
@@ -234,6 +247,7 @@ class HookedGroup(click.Group):
                 adoption.fire_fallback(line, 0, None)
             return result
         finally:
+            state["_hooked_running"], state["_hooked_argv"] = running, argv
             if token is not None:
                 adoption.pop(token)
                 outer = adoption.current_unit()
