@@ -112,7 +112,29 @@ def _chain(ctx: click.Context) -> list[click.Context]:
 def command_path(host_name: str, ctx: Optional[click.Context]) -> tuple[str, ...]:
     if ctx is None:
         return (host_name,)
-    return (host_name, *(c.command.name or c.info_name or "?" for c in _chain(ctx)[1:]))
+    chain = _chain(ctx)
+    names: list[str] = []
+    for parent, current in zip(chain, chain[1:]):
+        # Only groups dispatch: a command that called `ctx.invoke(other)` (a REPL, say) is not
+        # on `other`'s path, so that path is where `other` lives (if its group holds it).
+        found = None if isinstance(parent.command, click.Group) else _find(chain[0].command, current.command)
+        names = found or [*names, current.command.name or current.info_name or "?"]
+    return (host_name, *names)
+
+
+def _find(top: click.Command, command: click.Command) -> Optional[list[str]]:
+    """The names from `top` down to `command`, among the commands its groups already hold."""
+    queue: list[tuple[click.Command, list[str]]] = [(top, [])]
+    seen = {id(top)}
+    while queue:
+        group, names = queue.pop(0)
+        for name, sub in getattr(group, "commands", {}).items():
+            if sub is command:
+                return [*names, sub.name or name]
+            if id(sub) not in seen:
+                seen.add(id(sub))
+                queue.append((sub, [*names, sub.name or name]))
+    return None
 
 
 def _options(ctx: click.Context) -> dict[str, Any]:
