@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import contextvars
 import functools
-import os
 import time
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import click
 
 from .invocation import Invocation, Outcome, _reset_current, _set_current
+from .words import words_of
 
 if TYPE_CHECKING:
     from .host import Host
@@ -112,50 +112,29 @@ def _chain(ctx: click.Context) -> list[click.Context]:
 def command_path(host_name: str, ctx: Optional[click.Context]) -> tuple[str, ...]:
     if ctx is None:
         return (host_name,)
-    return (host_name, *(c.command.name or c.info_name or "?" for c in _chain(ctx)[1:]))
+    chain = _chain(ctx)
+    names: list[str] = []
+    for parent, current in zip(chain, chain[1:]):
+        # Only groups dispatch: a command that called `ctx.invoke(other)` (a REPL, say) is not
+        # on `other`'s path, so that path is where `other` lives (if its group holds it).
+        found = None if isinstance(parent.command, click.Group) else _find(chain[0].command, current.command)
+        names = found or [*names, current.command.name or current.info_name or "?"]
+    return (host_name, *names)
 
 
-def _add_values(found: set[str], value: Any) -> None:
-    if value is None or isinstance(value, bool):
-        return
-    if isinstance(value, (list, tuple, set, frozenset)):
-        for item in value:
-            _add_values(found, item)
-        return
-    if isinstance(value, os.PathLike):
-        value = os.fspath(value)
-    elif hasattr(value, "name") and hasattr(value, "read"):  # click.File
-        value = value.name
-    text = str(value)
-    if text:
-        found.add(text)
-
-
-def words_of(chain: Iterable[click.Context], argv: Iterable[str]) -> tuple[frozenset[str], frozenset[str]]:
-    """(what the user supplied, the CLI's own words) for a command's contexts."""
-    contexts = list(chain)
-    own: set[str] = set()
-    for ctx in contexts:
-        command = ctx.command
-        if command.name:
-            own.add(command.name)
-        own.update(getattr(command, "commands", {}))
-        for param in command.params:
-            if isinstance(param, click.Option):
-                own.update(param.opts)
-                own.update(param.secondary_opts)
-    typed: set[str] = set()
-    for token in argv:
-        if token in own:
-            continue
-        flag, equals, value = token.partition("=")
-        typed.add(value if equals and flag in own else token)
-    for ctx in contexts:
-        for value in ctx.params.values():
-            _add_values(typed, value)
-    typed.discard("")
-    typed.discard("--")
-    return frozenset(typed), frozenset(own)
+def _find(top: click.Command, command: click.Command) -> Optional[list[str]]:
+    """The names from `top` down to `command`, among the commands its groups already hold."""
+    queue: list[tuple[click.Command, list[str]]] = [(top, [])]
+    seen = {id(top)}
+    while queue:
+        group, names = queue.pop(0)
+        for name, sub in getattr(group, "commands", {}).items():
+            if sub is command:
+                return [*names, sub.name or name]
+            if id(sub) not in seen:
+                seen.add(id(sub))
+                queue.append((sub, [*names, sub.name or name]))
+    return None
 
 
 def _options(ctx: click.Context) -> dict[str, Any]:

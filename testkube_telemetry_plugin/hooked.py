@@ -2,12 +2,15 @@
 
 It is a mixin as much as a class: ``class Root(DefaultGroup, HookedGroup)`` and
 ``class Root(HookedGroup, DefaultGroup)`` both work, because every override
-calls `super()` and plugin commands are added before any lookup (when the root
-context is made), not inside `get_command`, which another class may bypass.
+calls `super()` and plugin commands are added before any lookup: when the root
+context is made, and, for a context made by hand (documentation generators),
+by the lookups themselves, which a subclass gets even when another base class
+answers them first (DefaultGroup reads `self.commands` before `super()`).
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from typing import Any, Optional
@@ -40,6 +43,24 @@ def program_name() -> str:
     return detect() if detect is not None else os.path.basename(sys.argv[0] or "cli")
 
 
+def _pending_args(ctx: click.Context) -> tuple[str, ...]:
+    """The words a group is about to dispatch (`protected_args` became `_protected_args` in Click 8.2)."""
+    state = vars(ctx)
+    return (*state.get("_protected_args", state.get("protected_args", ())), *ctx.args)
+
+
+def _registering_first(lookup: Any) -> Any:
+    """`lookup`, once plugin commands are registered."""
+
+    @functools.wraps(lookup)
+    def registered_lookup(self: HookedGroup, *args: Any, **kwargs: Any) -> Any:
+        self._register_commands()
+        return lookup(self, *args, **kwargs)
+
+    registered_lookup._hooked_registers = True  # type: ignore[attr-defined]
+    return registered_lookup
+
+
 class HookedGroup(click.Group):
     """A `click.Group` that loads plugins from entry points and fires the hooks.
 
@@ -48,6 +69,14 @@ class HookedGroup(click.Group):
     """
 
     _hooked_root = True  # adoption.ROOT_MARK: command paths start here
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Lookups that another base class answers first register plugin commands first too."""
+        super().__init_subclass__(**kwargs)
+        for name in ("get_command", "list_commands"):
+            lookup = getattr(cls, name)
+            if lookup is not getattr(HookedGroup, name) and not getattr(lookup, "_hooked_registers", False):
+                setattr(cls, name, _registering_first(lookup))
 
     def __init__(
         self,
@@ -196,8 +225,15 @@ class HookedGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         line: Optional[adoption.Unit] = getattr(ctx, "_hooked_unit", None)
-        unit = line or adoption.current_unit()
+        state, outer = vars(ctx), adoption.current_unit()
+        argv, running = state.get("_hooked_argv"), state.get("_hooked_running", False)
+        if line is None and running and outer is not None:
+            # click-repl runs each line by invoking the running root context again.
+            line = adoption.Unit(self.call_hook, outer.host, _pending_args(ctx))
+            state["_hooked_argv"] = line.argv
+        unit = line or outer
         token = adoption.push(line) if line is not None else None
+        state["_hooked_running"] = True
         try:
             result = super().invoke(ctx)
         except BaseException as exc:
@@ -211,6 +247,7 @@ class HookedGroup(click.Group):
                 adoption.fire_fallback(line, 0, None)
             return result
         finally:
+            state["_hooked_running"], state["_hooked_argv"] = running, argv
             if token is not None:
                 adoption.pop(token)
                 outer = adoption.current_unit()

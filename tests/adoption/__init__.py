@@ -1,0 +1,1 @@
+"""Small Click CLIs written the way other projects write them (tests/test_adoption.py)."""
