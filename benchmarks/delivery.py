@@ -79,7 +79,8 @@ def main() -> None:
     before = _Healthy.received
     sent, seconds, _ = ours(url, measure_memory=False)
     requests = _Healthy.received - before
-    print(f"10,000 spooled events to a local collector ({requests} requests, {sent / max(requests, 1):.0f} per request):")
+    per_request = sent / max(requests, 1)
+    print(f"10,000 spooled events to a local collector ({requests} requests, {per_request:.0f} per request):")
     print(f"  testkube-telemetry-plugin      {sent:6d} sent in {seconds:6.2f} s   {sent / seconds:9,.0f} events/s")
     try:
         theirs, their_seconds = segments_client(url)
