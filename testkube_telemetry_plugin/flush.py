@@ -73,15 +73,17 @@ def flush_now(settings: Settings, timeout_s: float) -> int:
         progress.show()
         worker.join(0.2)
     progress.done()
-    if not outcome:
-        click.echo(f"Gave up after {timeout_s:g} s: the collector did not finish answering; "
-                   "what was not confirmed stays spooled.", err=True)
-        return 1
-    for name, result in outcome[0].sinks.items():
+    out_of_time = time.monotonic() >= deadline - 0.1
+    for name, result in (outcome[0].sinks.items() if outcome else ()):
         click.echo(f"{name}: {result.sent} sent, {result.kept} kept for retry, {result.dropped} dropped")
         for error in dict.fromkeys(result.errors):
             click.echo(f"  {error}", err=True)
-    return 0 if outcome[0].complete else 1
+    if outcome and outcome[0].complete:
+        return 0
+    if out_of_time:
+        click.echo(f"Gave up after {timeout_s:g} s: the collector did not finish answering; "
+                   "what was not confirmed stays spooled.", err=True)
+    return 1
 
 
 class _Progress:

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import settings as hypothesis_settings
 
 from testkube_telemetry_plugin.cli import TESTKUBE, make_cli
 from testkube_telemetry_plugin.environment import CI_PROVIDERS
@@ -23,6 +24,12 @@ from testkube_telemetry_plugin.spool import Spool
 
 sys.path.insert(0, str(Path(__file__).parent))
 from collector import Collector  # noqa: E402
+
+# CI runs the same examples every time (a failure there is reproducible here with
+# CI=true); local runs explore new ones.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 PLUGINS_SRC = Path(__file__).parent / "plugins"
 DEAD_URL = "http://127.0.0.1:9"  # discard port: connection refused at once
