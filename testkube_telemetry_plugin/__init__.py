@@ -23,10 +23,12 @@ __all__ = [
     "__version__",
     "current_invocation",
     "hookimpl",
+    "send_heartbeat",
 ]
 
 if TYPE_CHECKING:
     from .hooked import HookedGroup
+    from .server import send_heartbeat
 
 
 def __getattr__(name: str) -> Any:
@@ -36,4 +38,8 @@ def __getattr__(name: str) -> Any:
         from .hooked import HookedGroup
 
         return HookedGroup
+    if name == "send_heartbeat":
+        from .server import send_heartbeat
+
+        return send_heartbeat
     raise AttributeError(name)

@@ -130,7 +130,10 @@ def run_testworkflow(name: str) -> None:
 @click.command("init")
 @click.option("--cluster-type", default="kind")
 def init(cluster_type: str) -> None:
-    current_invocation().facts["cluster_type"] = cluster_type
+    facts = current_invocation().facts
+    facts["cluster_type"] = cluster_type
+    if os.environ.get("SAMPLE_CLUSTER_ID"):  # what a real host reads from the cluster (kube-system's UID)
+        facts["cluster_id"] = os.environ["SAMPLE_CLUSTER_ID"]
     click.echo("Installed")
 
 
