@@ -11,7 +11,6 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import run_testkube
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
