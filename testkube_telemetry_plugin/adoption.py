@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 import click
 
 from .invocation import Invocation, Outcome, _reset_current, _set_current
-from .words import words_of
 
 if TYPE_CHECKING:
     from .host import Host
@@ -179,9 +178,15 @@ def invocation_for(unit: Unit, ctx: Optional[click.Context], then: Optional[clic
         options=options,
         facts=dict(unit.facts),
         argv=argv,
-        words=lambda: words_of(chain, argv),
+        words=lambda: _words(chain, argv),
         report=unit.failures.append,
     )
+
+
+def _words(chain: list[click.Context], argv: tuple[str, ...]) -> tuple[frozenset[str], frozenset[str]]:
+    from .words import words_of  # only for a plugin that asks (`invocation.typed`)
+
+    return words_of(chain, argv)
 
 
 def _is_leaf(ctx: click.Context) -> bool:

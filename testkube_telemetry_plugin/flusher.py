@@ -14,8 +14,7 @@ import time
 import traceback
 
 from . import locking, safefs
-from .host import Host
-from .paths import paths_of
+from .host import Host, paths_of
 from .scheduler import HOST_ENV, host_from_env, lock_path
 from .settings import Settings, load_settings
 from .spool import Spool

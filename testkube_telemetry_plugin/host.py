@@ -117,3 +117,38 @@ class Host:
         if self.home:
             return os.path.expanduser(self.home)
         return os.path.join(os.path.expanduser("~"), "." + self.stem)
+
+    def paths(self) -> Paths:
+        """Where the telemetry plugin keeps this host's files."""
+        return Paths(self.home_dir(), f".{self.stem}.toml")
+
+
+class Paths(Value):
+    """The host's home folder and what lives in it."""
+
+    __slots__ = ("home", "project_file_name")
+
+    def __init__(self, home: str, project_file_name: str) -> None:
+        self.home = home
+        self.project_file_name = project_file_name  # `.testkube.toml` for the testkube host
+
+    @property
+    def config(self) -> str:
+        return os.path.join(self.home, "config.toml")
+
+    @property
+    def config_lock(self) -> str:
+        """One lock for every edit of a settings file (the user's or a project's)."""
+        return os.path.join(self.home, ".config.lock")
+
+    @property
+    def telemetry(self) -> str:
+        return os.path.join(self.home, "telemetry")
+
+    @property
+    def cache(self) -> str:
+        return os.path.join(self.home, "cache")
+
+
+def paths_of(host: Host) -> Paths:
+    return host.paths()

@@ -9,8 +9,19 @@ from __future__ import annotations
 
 import click
 
-from . import environment
 from .host import Host
+
+
+def is_interactive() -> bool:
+    """A person at a terminal who can answer a question, outside CI."""
+    import sys
+
+    from .events import ci_provider
+
+    try:
+        return sys.stdin.isatty() and sys.stderr.isatty() and ci_provider() is None
+    except (AttributeError, ValueError):
+        return False
 
 
 def hint(host: Host) -> str:
@@ -40,7 +51,7 @@ def show_notice(host: Host) -> None:
 
 def ask_consent(host: Host) -> bool:
     """Ask once; anything but an explicit yes (including Ctrl-C) is a no."""
-    if not environment.is_interactive():
+    if not is_interactive():
         return False
     try:
         question = f"Help improve {host.product} by sending anonymous usage data?"

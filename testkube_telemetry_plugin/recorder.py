@@ -54,10 +54,10 @@ def record_command(invocation: Invocation, outcome: Outcome) -> None:
 
 
 def _maybe_ask_consent(host: Host, quick: Quick) -> None:
-    from .environment import is_interactive
+    from . import notice
 
     folder = quick.paths.telemetry
-    if not is_interactive() or state_module.load(folder).consent_asked:
+    if not notice.is_interactive() or state_module.load(folder).consent_asked:
         return
     from .config_file import edit_table, new_file_header
     from .notice import ask_consent, hint

@@ -16,8 +16,7 @@ from typing import Any
 
 from . import locking
 from . import state as state_module
-from .host import Host
-from .paths import Paths
+from .host import Host, Paths
 
 HOST_ENV = "TESTKUBE_TELEMETRY_FLUSHER_HOST"  # how a flusher learns which host it delivers for
 _children: list[int] = []
@@ -108,7 +107,7 @@ def deliver_inline(
     """Deliver in this process, but never past `deadline_s`; False if another delivery held the lock."""
     import threading
 
-    from .paths import paths_of
+    from .host import paths_of
 
     started = time.monotonic()
     fd = locking.acquire(lock_path(paths_of(host)), wait_for_lock_s)

@@ -22,8 +22,7 @@ from .decision import (
     home_problem,
     is_anonymous_id,
 )
-from .host import Host
-from .paths import Paths, paths_of
+from .host import Host, Paths, paths_of
 from .switches import env_flag
 
 

@@ -17,8 +17,7 @@ from click.testing import CliRunner
 from hypothesis import settings as hypothesis_settings
 
 from testkube_telemetry_plugin.cli import TESTKUBE, make_cli
-from testkube_telemetry_plugin.environment import CI_PROVIDERS
-from testkube_telemetry_plugin.events import new_event, new_record
+from testkube_telemetry_plugin.events import CI_PROVIDERS, new_event, new_record
 from testkube_telemetry_plugin.hooked import HookedGroup
 from testkube_telemetry_plugin.spool import Spool
 

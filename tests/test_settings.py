@@ -239,10 +239,10 @@ def test_no_notice_when_disabled(site) -> None:
 
 
 def test_opt_in_consent_asks_once_on_a_terminal(isolated, cli, runner, monkeypatch) -> None:
-    from testkube_telemetry_plugin import environment
+    from testkube_telemetry_plugin import notice
 
     write_config(isolated, '[telemetry]\nconsent = "opt-in"\n')
-    monkeypatch.setattr(environment, "is_interactive", lambda: True)
+    monkeypatch.setattr(notice, "is_interactive", lambda: True)
     result = runner.invoke(cli, ["ends", "ok"], input="y\n")
     assert result.exit_code == 0 and "Help improve Testkube" in result.stderr
     assert load().enabled
