@@ -58,7 +58,8 @@ def test_command_shapes_map_to_catalogue_events(cli, runner, args, event, props)
         assert isinstance(got["duration_ms"], float)
     command = only(events, "testkube_cli_command")
     assert command["command"] == " ".join(args[:2] if args[0] != "init" else args[:1])
-    assert set(got) - COMMON <= {p.name for r in catalogue.COMMAND_EVENTS for p in r.props}
+    rule = next(r for r in catalogue.COMMAND_EVENTS if r.event == event)
+    assert set(got) - COMMON <= {p.name for p in rule.props}  # only this event's own properties
 
 
 def test_install_and_heartbeat_once(cli, runner, isolated) -> None:

@@ -221,13 +221,15 @@ def test_another_cli_adopts_the_contract_with_one_line(runner, isolated: Path) -
         mycli.plugin_manager.unregister(recorder)
     assert result.output == "migrated\n"
     assert seen == [("mycli db migrate", 0)]
-    assert mycli.host_version == "2.0"
+    assert mycli.plugin_group == "mycli.plugins" and mycli.host.env("DEBUG") == "MYCLI_DEBUG"
 
 
 def test_hooks_do_not_fire_during_shell_completion(cli, runner) -> None:
     import sample_plugin
 
     env = {"_TESTKUBE_COMPLETE": "bash_complete", "COMP_WORDS": "testkube e", "COMP_CWORD": "1"}
-    runner.invoke(cli, [], env=env, prog_name="testkube")
+    result = runner.invoke(cli, [], env=env, prog_name="testkube")
     assert sample_plugin.CALLS == []
+    completed = {line.split(",", 1)[1] for line in result.stdout.splitlines()}
+    assert {"ends", "echo-plugin", "enable"} <= completed  # plugin commands complete, with no hook fired
 
