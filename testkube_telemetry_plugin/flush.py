@@ -15,8 +15,7 @@ from typing import Optional
 
 import click
 
-from . import locking
-from .scheduler import lock_path
+from .scheduler import claim_delivery, release_delivery
 from .settings import Settings
 from .sinks import sinks_for
 from .spool import Spool
@@ -44,10 +43,10 @@ def flush_now(settings: Settings, timeout_s: float) -> int:
         return 0
     started = time.monotonic()
     deadline = started + timeout_s
-    fd = locking.acquire(lock_path(settings.paths), min(2.0, timeout_s))
+    fd = claim_delivery(settings.paths, min(2.0, timeout_s))
     if fd is None:
         click.echo("Waiting for the background flusher to finish...", err=True)
-        fd = locking.acquire(lock_path(settings.paths), max(0.0, deadline - time.monotonic()))
+        fd = claim_delivery(settings.paths, max(0.0, deadline - time.monotonic()))
         if fd is None:
             click.echo(f"A background flusher is still delivering after {timeout_s:g} s; try again later.", err=True)
             return 1
@@ -61,7 +60,7 @@ def flush_now(settings: Settings, timeout_s: float) -> int:
             outcome.append(deliver(settings, deadline, respect_backoff=False, attempts=ATTEMPTS,
                                    on_progress=progress.advance))
         finally:
-            locking.release(fd)
+            release_delivery(fd)
 
     worker = threading.Thread(target=work, name="telemetry-flush", daemon=True)
     worker.start()

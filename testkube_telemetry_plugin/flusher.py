@@ -13,9 +13,9 @@ import threading
 import time
 import traceback
 
-from . import locking, safefs
+from . import safefs
 from .host import Host, paths_of
-from .scheduler import HOST_ENV, host_from_env, lock_path
+from .scheduler import HOST_ENV, claim_delivery, host_from_env, release_delivery
 from .settings import Settings, load_settings
 from .spool import Spool
 
@@ -72,7 +72,7 @@ def run(host: Host) -> None:
     spool = Spool(os.path.join(paths.telemetry, "spool"))
     soft_deadline = time.monotonic() + SOFT_LIFETIME_S
     while True:
-        fd = locking.acquire(lock_path(paths))
+        fd = claim_delivery(paths)
         if fd is None:
             return
         try:
@@ -80,7 +80,7 @@ def run(host: Host) -> None:
             if _work(host, spool, soft_deadline):
                 return
         finally:
-            locking.release(fd)
+            release_delivery(fd)
         # A command that saw our lock held started no flusher: its events were
         # spooled before it looked, so one last look here catches them.
         settings = load_settings(host, cwd=paths.telemetry)

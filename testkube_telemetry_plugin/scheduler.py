@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from typing import Any
+from typing import Any, Optional
 
 from . import locking
 from . import state as state_module
@@ -28,6 +28,15 @@ def lock_path(paths: Paths) -> str:
 
 def flusher_running(paths: Paths) -> bool:
     return locking.is_held(lock_path(paths))
+
+
+def claim_delivery(paths: Paths, wait_s: float = 0.0) -> Optional[int]:
+    """The right to deliver (a held lock's descriptor), or None if another delivery keeps it."""
+    return locking.acquire(lock_path(paths), wait_s)
+
+
+def release_delivery(fd: int) -> None:
+    locking.release(fd)
 
 
 def host_to_env(host: Host) -> str:

@@ -342,3 +342,31 @@ def test_next_heartbeat_reports_what_was_rejected(isolated, collector, cli, runn
     assert [(h["dropped_events"], h["rejected_events"], h["oversized_events"]) for h in heartbeats] == [
         (0, 0, 0), (0, 4, 0)]
     assert load_state(str(isolated / "telemetry")).counters["dropped_rejected"] == 0
+
+
+def test_flush_shows_progress_on_a_terminal_even_for_a_few_events(site, isolated, collector) -> None:
+    import pty
+    import threading
+
+    with_id(isolated)
+    spool_events(isolated, 3)
+    collector.plan(("hold",))
+    threading.Timer(2.0, collector.release).start()
+    main, secondary = pty.openpty()
+    process = subprocess.Popen([sys.executable, "-m", "testkube_telemetry_plugin", "telemetry", "flush"],
+                               stdin=secondary, stdout=subprocess.PIPE, stderr=secondary, env=dict(os.environ))
+    os.close(secondary)
+    out, _ = process.communicate(timeout=60)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(main, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(main)
+    assert process.returncode == 0, seen
+    assert b"Waiting for segment" in seen and b"Sending: 0/3 events" in seen
+    assert b"segment: 3 sent" in out
