@@ -7,8 +7,9 @@ it is told apart from the command's own output and never mixes into stdout.
 from __future__ import annotations
 
 import json
-import sys
 from typing import Any, Mapping, Optional
+
+import click
 
 from .events import segment_message
 
@@ -19,6 +20,6 @@ def print_events(record: Mapping[str, Any], anonymous_id: Optional[str]) -> None
     for event in record["events"]:
         message = segment_message(record, event, anonymous_id or "(created on the first real run)")
         try:
-            print(f"{LABEL} {json.dumps(message, sort_keys=True)}", file=sys.stderr)
+            click.echo(f"{LABEL} {json.dumps(message, sort_keys=True)}", err=True)  # flushed, unlike print
         except (OSError, ValueError):
             return  # a closed stderr must not break the command
