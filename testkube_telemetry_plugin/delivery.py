@@ -15,9 +15,9 @@ import time
 from collections import deque
 from typing import Any, Callable, NamedTuple, Optional
 
-from . import jsonline, retry, sentlog
+from . import retry, sentlog
 from . import state as state_module
-from .events import MAX_MESSAGE_BYTES, iso_timestamp, segment_message
+from .events import MAX_MESSAGE_BYTES, iso_timestamp, segment_message, to_json
 from .settings import Settings
 from .sinks import Sink, sinks_for
 from .spool import BadRecord, Entry, Spool
@@ -97,7 +97,7 @@ def _next_batch(spool: Spool, sink: Sink, entries: list[Entry], anonymous_id: Op
         if owner is None:
             break  # no id yet: the next command creates one
         built = [segment_message(record, event, owner) for event in record["events"]]
-        as_json = [jsonline.dumps(m).encode("utf-8") for m in built]
+        as_json = [to_json(m).encode("utf-8") for m in built]
         fitting = [(m, j) for m, j in zip(built, as_json) if len(j) <= MAX_MESSAGE_BYTES]
         record_size = sum(len(j) + 1 for _, j in fitting)
         if messages and (client != owner or events + len(built) > sink.max_events

@@ -1,10 +1,16 @@
 """From a finished command to one spooled record, cheaply and without ever raising.
 
 This is the post-command hook's body.  It answers "is telemetry on?" from the
-fast path, builds the command's events, adds the install event (with a new
-id) and the day's heartbeat when due, writes one record, and makes sure a
-flusher will deliver it.  The network is never touched here, except with
-`delivery = inline`, and then within a hard deadline.
+fast path, turns the command into catalogue events (usage, the catalogue's
+own, the error), adds the install event (with a new id) and the day's
+heartbeat when due, writes one record, and makes sure a flusher will deliver
+it.  The network is never touched here, except with `delivery = inline`, and
+then within a hard deadline.
+
+The error's text is the one free text that leaves, so it is built from what
+the host knows: a usage error becomes a fixed sentence made from Click's
+exception, and any other message loses every value the user typed before the
+scrubber's allow-list sees it.
 """
 
 from __future__ import annotations
@@ -13,10 +19,10 @@ import os
 import time
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
-from . import safefs
+from . import catalogue, safefs
 from . import state as state_module
 from .catalogue import HEARTBEAT_COUNTS, Keyed
-from .events import HEARTBEAT, INSTALL, base_properties, event_name, new_event, new_record
+from .events import COMMAND, ERROR, HEARTBEAT, INSTALL, base_properties, event_name, new_event, new_record
 from .fastpath import Quick, quick_settings
 from .host import Host
 from .spool import Spool
@@ -45,12 +51,48 @@ def record_command(invocation: Invocation, outcome: Outcome) -> None:
                 _maybe_ask_consent(host, quick)
             return
         from .catalogue import needs_key, rule_for
-        from .command_events import command_events
 
         keyed = needs_key(rule_for(invocation.subcommand), invocation.facts)
         record(host, quick, lambda key: command_events(invocation, outcome, key), keyed)
     except Exception as exc:
         invocation.report(f"telemetry: not recorded: {type(exc).__name__}: {exc}")
+
+
+def error_details(invocation: Invocation, exception: Optional[BaseException]) -> tuple[str, str]:
+    """(error_type, message) with nothing the user typed in the message."""
+    if exception is None:
+        return "Exit", ""
+    import click
+
+    from . import scrub
+
+    error_type = type(exception).__name__
+    if isinstance(exception, (SystemExit, click.exceptions.Exit, click.Abort, KeyboardInterrupt)):
+        return error_type, ""
+    if isinstance(exception, click.UsageError):
+        return error_type, scrub.usage_error_message(exception, invocation.typed, invocation.own_words)
+    text = exception.format_message() if isinstance(exception, click.ClickException) else str(exception)
+    return error_type, scrub.scrub(text, invocation.typed, invocation.own_words)
+
+
+def command_events(
+    invocation: Invocation, outcome: Outcome, keyed: catalogue.Keyed
+) -> list[tuple[str, dict[str, Any]]]:
+    """(canonical event, properties) pairs for one finished command."""
+    path = invocation.subcommand
+    command = " ".join(path) or "(none)"
+    found: list[tuple[str, dict[str, Any]]] = [
+        (COMMAND, {"command": command, "exit_code": outcome.exit_code, "status": outcome.status,
+                   "duration_ms": round(outcome.duration_ms, 1)})
+    ]
+    rule = catalogue.rule_for(path)
+    if rule is not None and outcome.status != "usage_error":
+        found.append((rule.event, catalogue.properties_for(rule, invocation, outcome, keyed)))
+    if outcome.exit_code != 0:
+        error_type, message = error_details(invocation, outcome.exception)
+        found.append((ERROR, {"command": command, "error_type": error_type,
+                              "exit_code": outcome.exit_code, "message": message}))
+    return found
 
 
 def _maybe_ask_consent(host: Host, quick: Quick) -> None:

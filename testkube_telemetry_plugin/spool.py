@@ -11,7 +11,7 @@ listing or reading anything; when it is passed the oldest segment goes.
 
 A line is `<events>\\t<record as JSON>`; the event count up front lets the
 cap and `status` count without parsing.  Records are written with
-`jsonline.dumps` (no `json` import on a command's path) and read with
+`events.to_json` (no `json` import on a command's path) and read with
 `json.loads` (fast, in the flusher).
 """
 
@@ -22,7 +22,8 @@ import stat
 import time
 from typing import Any, Iterable, Optional
 
-from . import jsonline, locking, safefs
+from . import locking, safefs
+from .events import to_json
 from .values import Value
 
 # Keep a week of heavy offline use and stay small on disk.
@@ -96,7 +97,7 @@ class Spool:
     def append(self, record: dict[str, Any]) -> int:
         """Queue one record, durably; returns how many old events the cap dropped."""
         events = len(record["events"])
-        data = f"{events}\t{jsonline.dumps(record)}\n".encode("utf-8")
+        data = f"{events}\t{to_json(record)}\n".encode("utf-8")
         safefs.private_dir(self.folder)
         with locking.locked(self._path(COUNT_FILE)) as lock:
             fd = safefs.open_file(self._path(CURRENT), os.O_WRONLY | os.O_APPEND | os.O_CREAT)

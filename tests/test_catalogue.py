@@ -7,8 +7,10 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from testkube_telemetry_plugin import catalogue, ga4
+from testkube_telemetry_plugin import catalogue, events, ga4
 
 README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
 
@@ -123,3 +125,22 @@ def test_ga4_conversion_rules() -> None:
     assert event["params"]["engagement_time_msec"] == 1 and "session_id" in event["params"]
     assert all(len(str(v)) <= 100 for v in event["params"].values())
     assert event["timestamp_micros"] == 1795687200250000
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(), children, max_size=4),
+    max_leaves=20,
+))
+def test_records_are_written_as_the_json_dumps_would_write(value) -> None:
+    """The hot path's JSON (the C encoder, no `json` import) is `json.dumps`'s, byte for byte."""
+    assert events.to_json(value) == json.dumps(value, separators=(",", ":"))
+
+
+def test_the_fallback_encoder_is_json_dumps_and_refuses_what_json_refuses(monkeypatch) -> None:
+    monkeypatch.setattr(events, "_encoder", None)
+    monkeypatch.setattr(events, "_c_encoder", lambda: None)
+    assert events.to_json({"a": [1, "é", None]}) == '{"a":[1,"\\u00e9",null]}'
+    with pytest.raises(TypeError):
+        events.to_json({"a": object()})
