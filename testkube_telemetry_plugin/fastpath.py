@@ -118,8 +118,10 @@ def quick_settings(host: Host, env: Mapping[str, str]) -> Quick:
     paths = paths_of(host)
     project_path = find_project_file(paths.project_file_name)
     project = read_config(project_path) if project_path is not None else None
-    user, has_id, user_collector = user_summary(paths)
-    decision, warnings = decide(host, env, home_problem(paths.home), project, user)
+    home_issue = home_problem(paths)
+    user, has_id, user_collector = user_summary(paths) if home_issue is None else Summary(ConfigFile(paths.config),
+                                                                                          False, False)
+    decision, warnings = decide(host, env, home_issue, project, user)
     declared = host.telemetry
     has_collector = user_collector or bool(declared and (declared.segment_url or declared.ga_measurement_id)) or any(
         env.get(host.env(name), "").strip() for name in ("TELEMETRY_SEGMENT_URL", "TELEMETRY_GA_MEASUREMENT_ID"))

@@ -17,7 +17,7 @@ from . import locking, safefs
 from .host import Host
 from .paths import paths_of
 from .scheduler import HOST_ENV, host_from_env, lock_path
-from .settings import Settings, load_settings
+from .settings import Settings, home_problem, load_settings
 from .spool import Spool
 
 SOFT_LIFETIME_S = 20.0  # no new batch is started after this
@@ -48,6 +48,8 @@ def _work(host: Host, spool: Spool, soft_deadline: float) -> bool:
     folder = paths_of(host).telemetry
     while time.monotonic() < soft_deadline:
         settings = load_settings(host, cwd=folder)
+        if settings.home_issue is not None:
+            return True  # a folder was replaced meanwhile: touch nothing more
         if not settings.enabled:
             handed_over = frozenset(e for e in spool.entries() if is_opt_out(spool, e))
             if handed_over:  # `disable` left its event to us: send it, then clear up as it would have
@@ -74,6 +76,8 @@ def run(host: Host) -> None:
     spool = Spool(os.path.join(paths.telemetry, "spool"))
     soft_deadline = time.monotonic() + SOFT_LIFETIME_S
     while True:
+        if home_problem(paths) is not None:
+            return  # not even the lock is opened through a folder we do not trust
         fd = locking.acquire(lock_path(paths))
         if fd is None:
             return

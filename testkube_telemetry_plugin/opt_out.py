@@ -37,6 +37,7 @@ def send_opt_out(before: Settings, scope: str, purge: bool) -> Optional[str]:
 
     paths = before.paths
     spool = Spool(os.path.join(paths.telemetry, "spool"))
+    purge = purge and before.home_issue is None  # never delete through a folder we do not trust
     note = None
     try:
         if purge:

@@ -34,6 +34,10 @@ class Paths(NamedTuple):
         return os.path.join(self.home, "telemetry")
 
     @property
+    def spool(self) -> str:
+        return os.path.join(self.telemetry, "spool")
+
+    @property
     def cache(self) -> str:
         return os.path.join(self.home, "cache")
 

@@ -52,14 +52,21 @@ def disabling_env(host: Host, env: Mapping[str, str]) -> Optional[str]:
     return None
 
 
-def home_problem(home: str) -> Optional[str]:
-    """Why the home folder cannot be trusted, or None (a missing one is fine)."""
-    try:
-        safefs.check_dir(home)
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        return str(exc) if isinstance(exc, safefs.UnsafePath) else f"{home}: {exc.strerror or exc}"
+def home_problem(paths: Paths) -> Optional[str]:
+    """Why the home, or a folder of ours in it, cannot be trusted, or None (missing ones are fine).
+
+    `O_NOFOLLOW` guards only a path's last component: a `telemetry`, `spool`
+    or `cache` folder replaced by a link would still take every open through
+    it, elsewhere.  So each folder from the home down is checked (an lstat
+    each) before any file in it is read or written.
+    """
+    for folder in (paths.home, paths.telemetry, paths.spool, paths.cache):
+        try:
+            safefs.check_dir(folder)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            return str(exc) if isinstance(exc, safefs.UnsafePath) else f"{folder}: {exc.strerror or exc}"
     return None
 
 
@@ -156,6 +163,7 @@ class Settings(NamedTuple):
     deadline_s: float
     debug: bool
     warnings: tuple[str, ...] = ()
+    home_issue: Optional[str] = None  # set: no file under the home may be read, written or deleted
 
     @property
     def enabled(self) -> bool:
@@ -196,10 +204,11 @@ def load_settings(host: Host, env: Optional[Mapping[str, str]] = None, cwd: Opti
     """Every layer read and combined; never raises."""
     env = os.environ if env is None else env
     paths = paths_of(host)
-    user = read_config(paths.config)
+    home_issue = home_problem(paths)
+    user = read_config(paths.config) if home_issue is None else ConfigFile(paths.config)  # not read through a link
     project_path = find_project_file(paths.project_file_name, cwd)
     project = read_config(project_path) if project_path is not None else None
-    decision, warnings = decide(host, env, home_problem(paths.home), project, user)
+    decision, warnings = decide(host, env, home_issue, project, user)
     return Settings(
         host=host,
         paths=paths,
@@ -212,4 +221,5 @@ def load_settings(host: Host, env: Optional[Mapping[str, str]] = None, cwd: Opti
         deadline_s=deadline_of(host, env, warnings),
         debug=env_flag(env.get(host.env("TELEMETRY_DEBUG"))) is True,
         warnings=tuple(warnings),
+        home_issue=home_issue,
     )
