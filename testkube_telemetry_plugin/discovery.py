@@ -85,6 +85,7 @@ def _read(path: str, key: str) -> Optional[list[PluginEntry]]:
 def _write(cache_dir: str, path: str, key: str, entries: list[PluginEntry]) -> None:
     lines = [key] + ["\t".join(entry) for entry in entries if not any("\t" in f or "\n" in f for f in entry)]
     try:
+        safefs.private_dir(os.path.dirname(cache_dir))  # the home: a link there would lead elsewhere
         safefs.private_dir(cache_dir)
         safefs.write_atomic(path, ("\n".join(lines) + "\n").encode("utf-8"), durable=False)
         prefix = os.path.basename(path).rsplit("-", 1)[0] + "-"
@@ -103,7 +104,9 @@ def discover(group: str, cache_dir: Optional[str]) -> list[PluginEntry]:
     path = _slot(cache_dir, group, key) if cache_dir is not None else None
     if path is not None and cache_dir is not None:
         try:
-            safefs.check_dir(cache_dir)  # a folder others can write could name any module to import
+            # A folder others can write (or a link to one) could name any module to import.
+            safefs.check_dir(os.path.dirname(cache_dir))
+            safefs.check_dir(cache_dir)
             cached = _read(path, key)
         except OSError:
             cached = None
