@@ -44,22 +44,29 @@ def flush_now(settings: Settings, timeout_s: float) -> int:
         return 0
     started = time.monotonic()
     deadline = started + timeout_s
-    fd = locking.acquire(lock_path(settings.paths), min(2.0, timeout_s))
-    if fd is None:
-        click.echo("Waiting for the background flusher to finish...", err=True)
-        fd = locking.acquire(lock_path(settings.paths), max(0.0, deadline - time.monotonic()))
+    try:
+        fd = locking.acquire(lock_path(settings.paths), min(2.0, timeout_s))
         if fd is None:
-            click.echo(f"A background flusher is still delivering after {timeout_s:g} s; try again later.", err=True)
-            return 1
+            click.echo("Waiting for the background flusher to finish...", err=True)
+            fd = locking.acquire(lock_path(settings.paths), max(0.0, deadline - time.monotonic()))
+    except OSError as exc:  # a lock file we refuse to use (a link, a folder): one sentence, no traceback
+        click.echo(f"Cannot deliver: {exc}", err=True)
+        return 1
+    if fd is None:
+        click.echo(f"A background flusher is still delivering after {timeout_s:g} s; try again later.", err=True)
+        return 1
     from .delivery import Report, deliver
 
     outcome: list[Report] = []
+    failure: list[str] = []
     progress = _Progress(total * len(sinks))
 
     def work() -> None:
         try:
             outcome.append(deliver(settings, deadline, respect_backoff=False, attempts=ATTEMPTS,
                                    on_progress=progress.advance))
+        except Exception as exc:  # a file of ours we cannot use; an escaping exception prints a traceback
+            failure.append(str(exc) if isinstance(exc, OSError) else f"{type(exc).__name__}: {exc}")
         finally:
             locking.release(fd)
 
@@ -73,6 +80,9 @@ def flush_now(settings: Settings, timeout_s: float) -> int:
         progress.show()
         worker.join(0.2)
     progress.done()
+    if failure:
+        click.echo(f"Delivery stopped: {failure[0]}; what was not confirmed stays spooled.", err=True)
+        return 1
     if not outcome:
         click.echo(f"Gave up after {timeout_s:g} s: the collector did not finish answering; "
                    "what was not confirmed stays spooled.", err=True)
