@@ -25,6 +25,9 @@ from .transport import TransportError, new_session, post
 
 CONNECT_TIMEOUT_S = 3.0
 READ_TIMEOUT_S = 10.0
+# Whoever runs delivery watches the deadline and abandons it there; a socket timeout
+# ending at the same instant would race that watcher and decide what the user is told.
+SOCKET_SLACK_S = 0.5
 
 
 class SinkReport:
@@ -153,7 +156,8 @@ def deliver(
                     result.dropped += batch.events
                     continue
                 body, headers, logged = sink.request(batch.messages)
-                timeout = (min(CONNECT_TIMEOUT_S, remaining), min(READ_TIMEOUT_S, remaining))
+                timeout = (min(CONNECT_TIMEOUT_S, remaining + SOCKET_SLACK_S),
+                           min(READ_TIMEOUT_S, remaining + SOCKET_SLACK_S))
                 try:
                     answer = post(session, sink.url, body, headers, timeout)
                     verdict, detail, wait = retry.verdict(answer.status), f"HTTP {answer.status}", answer.retry_after

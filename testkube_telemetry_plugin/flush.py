@@ -78,7 +78,7 @@ def flush_now(settings: Settings, timeout_s: float) -> int:
         click.echo(f"Waiting for {names}... (at most {timeout_s:g} s; --timeout to change)", err=True)
     while worker.is_alive() and time.monotonic() < deadline:
         progress.show()
-        worker.join(0.2)
+        worker.join(max(0.0, min(0.2, deadline - time.monotonic())))  # ends at the deadline, not after
     progress.done()
     if failure:
         click.echo(f"Delivery stopped: {failure[0]}; what was not confirmed stays spooled.", err=True)
