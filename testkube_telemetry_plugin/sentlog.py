@@ -50,6 +50,8 @@ def recent(folder: str, limit: int = KEEP) -> list[dict[str, Any]]:
             entry = json.loads(line)
         except (ValueError, RecursionError):
             continue
-        if isinstance(entry, dict):
-            entries.append(entry)
+        if isinstance(entry, dict) and all(isinstance(entry.get(key), str) for key in ("sink", "sent_at")):
+            # Shown as text: a lone surrogate spelled in JSON ("\ud800") would make printing it fail.
+            entries.append({**entry, **{key: entry[key].encode("utf-8", "replace").decode("utf-8")
+                                        for key in ("sink", "sent_at")}})
     return entries

@@ -63,7 +63,8 @@ def _sink(value: Any) -> SinkStatus:
     return SinkStatus(
         failures=min(_number(value.get("failures"), int), 10**6),
         next_attempt=_number(value.get("next_attempt"), float),
-        last_error=error[:200] if isinstance(error, str) else "",
+        # JSON may spell a lone surrogate ("\ud800"), which no output stream can encode.
+        last_error=error[:200].encode("utf-8", "replace").decode("utf-8") if isinstance(error, str) else "",
         last_error_at=_number(value.get("last_error_at"), float),
         last_sent_at=_number(value.get("last_sent_at"), float),
     )
