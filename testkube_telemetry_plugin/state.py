@@ -24,6 +24,7 @@ RETRY_MARKER = "retry-at"
 # Counters the heartbeat reports (and then resets); `state_resets` counts broken state files.
 COUNTERS = ("dropped_spool", "dropped_rejected", "dropped_oversized", "dropped_corrupt", "state_resets")
 MAX_STATE_BYTES = 1024 * 1024
+LAST_EPOCH = 253402300799.0  # 9999-12-31T23:59:59Z
 
 
 class SinkStatus(NamedTuple):
@@ -56,17 +57,23 @@ def _number(value: Any, kind: type) -> Any:
     return kind(value)
 
 
+def _epoch(value: Any) -> float:
+    """A time we could have written: after year 9999 it is garbage (and `gmtime` cannot show it)."""
+    number: float = _number(value, float)
+    return number if number <= LAST_EPOCH else 0.0
+
+
 def _sink(value: Any) -> SinkStatus:
     if not isinstance(value, dict):
         return SinkStatus()
     error = value.get("last_error")
     return SinkStatus(
         failures=min(_number(value.get("failures"), int), 10**6),
-        next_attempt=_number(value.get("next_attempt"), float),
+        next_attempt=_epoch(value.get("next_attempt")),
         # JSON may spell a lone surrogate ("\ud800"), which no output stream can encode.
         last_error=error[:200].encode("utf-8", "replace").decode("utf-8") if isinstance(error, str) else "",
-        last_error_at=_number(value.get("last_error_at"), float),
-        last_sent_at=_number(value.get("last_sent_at"), float),
+        last_error_at=_epoch(value.get("last_error_at")),
+        last_sent_at=_epoch(value.get("last_sent_at")),
     )
 
 
