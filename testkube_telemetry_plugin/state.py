@@ -46,7 +46,16 @@ class State(NamedTuple):
     def retry_at(self, sink: str, now: Optional[float] = None) -> float:
         """When `sink` may be tried again, never later than the longest back-off from now."""
         now = time.time() if now is None else now
-        return min(self.sinks.get(sink, SinkStatus()).next_attempt, now + BACKOFF_MAX_S)
+        return bounded(self.sinks.get(sink, SinkStatus()).next_attempt, now)
+
+
+def bounded(when: float, now: float) -> float:
+    """A stored back-off, or 0 (due now) if it ends further ahead than any back-off we set.
+
+    Such a time was written by a wrong clock, or not by us.  Clamping it to
+    "now + the longest back-off" at each read would push it ahead for ever.
+    """
+    return when if when <= now + BACKOFF_MAX_S else 0.0
 
 
 def _number(value: Any, kind: type) -> Any:
@@ -162,7 +171,7 @@ def retry_at(folder: str) -> float:
         return 0.0
     if value != value:  # NaN
         return 0.0
-    return min(value, time.time() + BACKOFF_MAX_S)
+    return bounded(value, time.time())
 
 
 def without_counts(state: State, reported: dict[str, int]) -> State:
