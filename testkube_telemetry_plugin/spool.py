@@ -106,12 +106,18 @@ class Spool:
             os.fsync(fd)
         finally:
             os.close(fd)
-        os.rename(tmp, path)
-        with locking.locked(self._count_lock()) as lock:
-            total_events, total_bytes = self._adjust(lock, events, len(data))
-            if total_events <= MAX_EVENTS and total_bytes <= MAX_BYTES:
-                return 0
-            return self._enforce_cap(lock)
+        try:
+            # Queued only once it can be counted: a count that cannot be locked (a planted
+            # link, say) fails the whole append, so a caller never sees a queued record fail.
+            with locking.locked(self._count_lock()) as lock:
+                os.rename(tmp, path)
+                total_events, total_bytes = self._adjust(lock, events, len(data))
+                if total_events <= MAX_EVENTS and total_bytes <= MAX_BYTES:
+                    return 0
+                return self._enforce_cap(lock)
+        except BaseException:
+            safefs.remove(tmp)  # still there if the count could not be had
+            raise
 
     def entries(self) -> list[Entry]:
         """The queued records, oldest first; links and strays are removed, never read."""
