@@ -60,6 +60,8 @@ def toml_error(path: str, exc: BaseException, text: str = "") -> str:
     if line is None:
         found = re.search(r"line (\d+)", str(exc))
         line = int(found.group(1)) if found else None
+    if line is None and "end of document" in str(exc):  # tomllib names no line there: it is the last one
+        line = text.count("\n") + (0 if text.endswith("\n") else 1) or 1
     duplicate = re.search(r'Key "([^"]+)" already exists', message)
     if line is None and duplicate:  # tomlkit names the key, not the line: the last one
         pattern = re.compile(rf"^\s*[\"']?{re.escape(duplicate.group(1))}[\"']?\s*=")
