@@ -12,7 +12,7 @@ import getpass
 import os
 import re
 import socket
-from typing import Optional
+from typing import Iterable, Optional
 
 MAX_MESSAGE_CHARS = 200
 
@@ -61,11 +61,12 @@ def usage_error_message(exc: object, typed: object = (), own_words: object = ())
     return "usage error"
 
 
-def scrub(text: Optional[str], typed: object = (), own_words: object = (), limit: int = MAX_MESSAGE_CHARS) -> str:
+def scrub(text: Optional[str], typed: Iterable[str] = (), own_words: object = (),
+          limit: int = MAX_MESSAGE_CHARS) -> str:
     """`text` with personal values replaced by placeholders, at most `limit` chars."""
     if not text:
         return ""
-    for value in sorted(typed, key=len, reverse=True):  # type: ignore[attr-defined]
+    for value in sorted(typed, key=len, reverse=True):
         text = text.replace(value, "<arg>")
     # Bound the work first: a 1 MB message must not cost a second of regex time.
     if len(text) > limit * 20:
