@@ -67,7 +67,8 @@ def _slot(cache_dir: str, group: str, key: str) -> str:
 
 def _read(path: str, key: str) -> Optional[list[PluginEntry]]:
     try:
-        lines = safefs.read_bytes(path, MAX_CACHE_BYTES).decode("utf-8").split("\n")
+        intact = safefs.unsealed(safefs.read_bytes(path, MAX_CACHE_BYTES))
+        lines = intact.decode("utf-8").split("\n") if intact is not None else []
     except (OSError, UnicodeDecodeError):
         return None
     if not lines or lines[0] != key:
@@ -87,7 +88,7 @@ def _write(cache_dir: str, path: str, key: str, entries: list[PluginEntry]) -> N
     try:
         safefs.private_dir(os.path.dirname(cache_dir))  # the home: a link there would lead elsewhere
         safefs.private_dir(cache_dir)
-        safefs.write_atomic(path, ("\n".join(lines) + "\n").encode("utf-8"), durable=False)
+        safefs.write_atomic(path, safefs.sealed(("\n".join(lines) + "\n").encode("utf-8")), durable=False)
         prefix = os.path.basename(path).rsplit("-", 1)[0] + "-"
         slots = sorted((os.path.join(cache_dir, name) for name in os.listdir(cache_dir)
                         if name.startswith(prefix) and name.endswith(".entry-points")),

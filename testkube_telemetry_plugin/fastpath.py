@@ -94,7 +94,8 @@ def user_summary(paths: Paths) -> Summary:
         return Summary(ConfigFile(paths.config), False, False)
     summary = os.path.join(paths.cache, SUMMARY_FILE)
     try:
-        known = _decode(paths.config, key, safefs.read_bytes(summary, 4096).decode("utf-8"))
+        intact = safefs.unsealed(safefs.read_bytes(summary, 4096))
+        known = _decode(paths.config, key, intact.decode("utf-8")) if intact is not None else None
         if known is not None:
             return known
     except (OSError, ValueError):
@@ -102,7 +103,7 @@ def user_summary(paths: Paths) -> Summary:
     config = read_config(paths.config)
     try:
         safefs.private_dir(paths.cache)
-        safefs.write_atomic(summary, _encode(key, config), durable=False)
+        safefs.write_atomic(summary, safefs.sealed(_encode(key, config)), durable=False)
     except OSError:
         pass  # a read-only home only costs speed
     kept = ConfigFile(config.path, config.exists, {k: v for k, v in config.table.items() if k in _KEPT}, config.problem)

@@ -11,6 +11,7 @@ sentence a user can act on.
 
 from __future__ import annotations
 
+import binascii
 import os
 import stat
 from typing import Optional
@@ -155,3 +156,19 @@ def remove(path: str) -> bool:
     except FileNotFoundError:
         return False
     return True
+
+
+def sealed(data: bytes) -> bytes:
+    """`data` and its checksum, for a cache that `unsealed` trusts only while intact."""
+    return data + b"crc32=%08x\n" % binascii.crc32(data)
+
+
+def unsealed(data: bytes) -> Optional[bytes]:
+    """What `sealed` was given, or None if a byte changed since (rot, an edit, a torn copy).
+
+    A cache is trusted once its key matches; without this, damage after the
+    key would be believed (a plugin module that no longer imports, telemetry
+    on where the config says off) and never rebuilt.
+    """
+    body, found, check = data.rpartition(b"crc32=")
+    return body if found and check == b"%08x\n" % binascii.crc32(body) else None
