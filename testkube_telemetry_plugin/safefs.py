@@ -77,9 +77,13 @@ def _checked(fd: int, path: str) -> int:
 
 
 def open_file(path: str, flags: int, mode: int = 0o600) -> int:
-    """`os.open` that never follows a symlink and only returns a regular file of ours."""
+    """`os.open` that never follows a symlink, never waits, and only returns a regular file of ours.
+
+    Non-blocking for writing too: opening a planted FIFO to append to it
+    would otherwise wait for a reader for ever.
+    """
     try:
-        fd = os.open(path, flags | NOFOLLOW | CLOEXEC | BINARY, mode)
+        fd = os.open(path, flags | NOFOLLOW | CLOEXEC | BINARY | NONBLOCK, mode)
     except OSError as exc:
         if os.path.islink(path):
             raise UnsafePath(f"{path} is a symbolic link; not followed") from exc
@@ -89,7 +93,7 @@ def open_file(path: str, flags: int, mode: int = 0o600) -> int:
 
 def read_bytes(path: str, limit: int) -> bytes:
     """The whole file, refusing links, non-files and anything over `limit` bytes."""
-    fd = open_file(path, os.O_RDONLY | NONBLOCK)
+    fd = open_file(path, os.O_RDONLY)
     try:
         chunks = []
         size = 0
