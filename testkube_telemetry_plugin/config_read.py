@@ -32,10 +32,27 @@ class ConfigFile(NamedTuple):
     problem: Optional[str] = None
 
 
+_HEADER = re.compile(r"^\s*\[\[?([^\]]*)\]")
+_QUOTES = re.compile(r"[\s\"']")
+
+
 def line_of(text: str, key: str) -> Optional[int]:
-    pattern = re.compile(rf"^\s*(?:{TABLE}\s*\.\s*)?[\"']?{re.escape(key)}[\"']?\s*=")
+    """The line setting `key` of the `[telemetry]` table (or, for `key` = the table, the table).
+
+    A header `[telemetry.key]`, a dotted `telemetry.key = ...` or an inline
+    `telemetry = {...}` set it too; a `key` in another table does not.
+    """
+    name = rf"[\"']?{re.escape(key)}[\"']?"
+    in_table = re.compile(rf"^\s*{name}\s*[=.]")
+    at_top = re.compile(rf"^\s*[\"']?{TABLE}[\"']?\s*(?:=|\.\s*{name}\s*[=.])")
+    table = ""
     for number, line in enumerate(text.splitlines(), start=1):
-        if pattern.match(line):
+        header = _HEADER.match(line)
+        if header:
+            table = _QUOTES.sub("", header.group(1))
+            if table == f"{TABLE}.{key}" or table == key == TABLE:
+                return number
+        elif in_table.match(line) if table == TABLE else (table == "" and at_top.match(line)):
             return number
     return None
 
