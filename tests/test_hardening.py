@@ -672,6 +672,7 @@ def test_flush_ends_at_its_timeout_when_the_collector_trickles(site, isolated) -
 
 
 @pytest.mark.reliability
+@pytest.mark.skipif(sys.platform == "win32", reason="no resource.getrusage to measure the flush's memory")
 def test_an_endless_answer_costs_64_kb_not_200_mb(site, isolated) -> None:
     size = 200 * 1024 * 1024
 
@@ -727,26 +728,41 @@ def test_a_redirect_is_retried_later_never_followed(code, isolated, cli, runner,
 COUNTS = {"dropped_spool": 7, "dropped_rejected": 5, "dropped_oversized": 3, "dropped_corrupt": 2}
 
 
-@pytest.mark.parametrize("blocker", ["a file for the spool folder", "a link for the spool's count"])
+BLOCKERS = ["a file for the spool folder", "a link for the spool's count", "a full disk"]
+
+
+@pytest.mark.parametrize("blocker", BLOCKERS)
 def test_counts_are_reset_only_once_the_heartbeat_carrying_them_is_spooled(blocker, isolated, cli, runner,
-                                                                           collector, tmp_path) -> None:
+                                                                           collector, tmp_path,
+                                                                           monkeypatch) -> None:
+    import errno
+
     with_id(isolated)
     folder = telemetry_dir(isolated)
     folder.mkdir(mode=0o700)
     (folder / "state.json").write_text(json.dumps({"heartbeat_day": "2000-01-01", "counters": COUNTS}))
     (folder / "heartbeat-day").write_text("2000-01-01")
-    if blocker.startswith("a file"):
-        (folder / "spool").write_text("not a folder")
-    else:
-        (folder / "spool").mkdir(mode=0o700)
-        (folder / "spool" / ".count").symlink_to(tmp_path / "elsewhere")
-    assert invoke(cli, runner, ["ends", "ok"])[:2] == (0, "ok 1\n")
-    counters = load_state(str(folder)).counters
-    assert {name: counters[name] for name in COUNTS} == COUNTS  # the heartbeat did not get out: counts kept
-    if blocker.startswith("a file"):
-        (folder / "spool").unlink()
-    else:
-        (folder / "spool" / ".count").unlink()
+    with monkeypatch.context() as patch:
+        if blocker == BLOCKERS[0]:  # the spool cannot be trusted: telemetry is off, and status says why
+            (folder / "spool").write_text("not a folder")
+        elif blocker == BLOCKERS[1]:  # the record could be written, not counted
+            (folder / "spool").mkdir(mode=0o700)
+            (folder / "spool" / ".count").symlink_to(tmp_path / "elsewhere")
+        else:  # nothing can be written to the spool
+
+            def full(*args: Any) -> None:
+                raise OSError(errno.ENOSPC, "No space left on device")
+
+            patch.setattr(Spool, "append", full)
+        assert invoke(cli, runner, ["ends", "ok"])[:2] == (0, "ok 1\n")
+        counters = load_state(str(folder)).counters
+        assert {name: counters[name] for name in COUNTS} == COUNTS  # the heartbeat did not get out: counts kept
+        if blocker == BLOCKERS[0]:
+            reason = json.loads(invoke(cli, runner, ["telemetry", "status", "--json"])[1])["reason"]
+            assert "spool is not a folder" in reason, reason
+            (folder / "spool").unlink()
+        elif blocker == BLOCKERS[1]:
+            (folder / "spool" / ".count").unlink()
     assert invoke(cli, runner, ["ends", "ok"])[:2] == (0, "ok 1\n")
     invoke(cli, runner, ["telemetry", "flush"])
     heartbeats = [m["properties"] for m in collector.messages() if m["event"] == "testkube-heartbeat"]
