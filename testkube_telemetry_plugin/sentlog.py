@@ -43,11 +43,15 @@ def _read_lines(folder: str) -> list[str]:
         return []
 
 
+def _not_json(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")  # Python's NaN: `show --json` would print it, and break its readers
+
+
 def recent(folder: str, limit: int = KEEP) -> list[dict[str, Any]]:
     entries = []
     for line in _read_lines(folder)[-limit:]:
         try:
-            entry = json.loads(line)
+            entry = json.loads(line, parse_constant=_not_json)
         except (ValueError, RecursionError):
             continue
         if isinstance(entry, dict) and all(isinstance(entry.get(key), str) for key in ("sink", "sent_at")):

@@ -32,6 +32,11 @@ class BadRecord(ValueError):
     """A record file that is not one of ours: dropped and counted, never sent."""
 
 
+def _not_json(name: str) -> None:
+    """Python reads NaN and Infinity, which are not JSON: sent, they make a collector reject the batch."""
+    raise ValueError(f"{name} is not JSON")
+
+
 class Entry(NamedTuple):
     """One record file: the events of one command."""
 
@@ -178,7 +183,7 @@ class Spool:
         except OSError as exc:
             raise BadRecord(str(exc)) from None
         try:
-            value = json.loads(raw)
+            value = json.loads(raw, parse_constant=_not_json)
         except (ValueError, RecursionError, MemoryError):
             raise BadRecord("not JSON") from None
         return _checked(value)
