@@ -61,6 +61,14 @@ def invoke(cli: Any, runner: CliRunner, args: list[str], env: dict[str, str] | N
     return result.exit_code, result.stdout, result.stderr
 
 
+def strict_json(text: str) -> Any:
+    """JSON as the standard has it: Python's NaN and Infinity are refused, as other parsers do."""
+    def refuse(name: str) -> None:
+        raise ValueError(f"{name} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
 def without_notice(text: str) -> str:
     return text.replace(NOTICE, "")
 
@@ -303,12 +311,14 @@ FILE_KINDS: dict[str, tuple[str, list[bytes]]] = {
     "spool record": ("telemetry/spool/" + RECORD_NAME, [
         DEEP_JSON, good_record(event={"properties": "x"}), json.dumps({"v": 1, "events": {}}).encode(),
         good_record(event={"properties": {"deep": [[[]]]}}), good_record(host=[]), good_record(event={"event": None}),
-        b"\xff\xfe", b"null", good_record(anonymousId={"a": 1}), good_record(event={"properties": {"pad": "x" * 300_000}})]),
+        b"\xff\xfe", b"null", good_record(anonymousId={"a": 1}), good_record(event={"properties": {"pad": "x" * 300_000}}),
+        good_record(event={"properties": {"x": float("nan")}}), good_record(event={"properties": {"x": float("inf")}})]),
     "spool count": ("telemetry/spool/.count", [b"-5 -5", b"99999999999 99999999999", b"x y", b"\xff", DEEP_JSON]),
     "spool acks": ("telemetry/spool/.acks", [DEEP_JSON, b'{"segment": {}}', b'{"ga4": "' + RECORD_NAME.encode()
                                              + b'"}', b'{"ga4": [1, [], null]}', b"[]"]),
     "sent.jsonl": ("telemetry/sent.jsonl", [DEEP_JSON + b"\n", b'{"sink": "\\ud800", "sent_at": [], "payload": 1}\n',
-                                            b'{"payload": ' + b"[" * 900 + b"]" * 900 + b"}\n", b"\xff\n[]\n{}\n"]),
+                                            b'{"payload": ' + b"[" * 900 + b"]" * 900 + b"}\n", b"\xff\n[]\n{}\n",
+                                            b'{"sink": "segment", "sent_at": "x", "payload": [NaN, -Infinity]}\n']),
 }
 
 
@@ -416,16 +426,18 @@ class Lab:
             code, out, err = self.run(args)
             assert code in (0, 1), (args, code, out, err)
             if "--json" in args:
-                json.loads(out)  # one JSON object, whatever the files held
+                strict_json(out)  # one JSON object, whatever the files held
             seen += out + err
         assert "Traceback" not in seen
-        status = json.loads(self.run(["telemetry", "status", "--json"])[1])
+        status = strict_json(self.run(["telemetry", "status", "--json"])[1])
         return status, seen
 
 
 def check_outcome(lab: Lab, kind: str, content: bytes, path: Path, good_id: str, collector: Any,
                   status: dict[str, Any]) -> None:
     """What must hold after the commands, for each kind of file."""
+    for request in collector.requests:
+        strict_json(json.dumps(request["json"]))  # what was sent was JSON, not Python's NaN
     delivered = {m["messageId"] for m in collector.messages()}
     if kind not in ("config.toml", "project file"):
         assert status["enabled"], status  # only a settings file may turn telemetry off
