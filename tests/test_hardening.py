@@ -795,6 +795,7 @@ def wait_for_flusher(home: Path, timeout: float = 40) -> None:
         time.sleep(0.1)
 
 
+@pytest.mark.reliability
 def test_umask_000_still_makes_every_folder_0700_and_file_0600(site, isolated, two_sinks, monkeypatch) -> None:
     monkeypatch.setenv("TESTKUBE_TELEMETRY_DELIVERY", "background")
     runs = [["ends", "ok"], ["ends", "ok"], ["telemetry", "status"], ["telemetry", "show"], ["telemetry", "flush"]]
