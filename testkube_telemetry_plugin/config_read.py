@@ -37,10 +37,27 @@ class ConfigFile(Value):
         self.problem = problem
 
 
+_HEADER = re.compile(r"^\s*\[\[?([^\]]*)\]")
+_QUOTES = re.compile(r"[\s\"']")
+
+
 def line_of(text: str, key: str) -> Optional[int]:
-    pattern = re.compile(rf"^\s*(?:{TABLE}\s*\.\s*)?[\"']?{re.escape(key)}[\"']?\s*=")
+    """The line setting `key` of the `[telemetry]` table (or, for `key` = the table, the table).
+
+    A header `[telemetry.key]`, a dotted `telemetry.key = ...` or an inline
+    `telemetry = {...}` set it too; a `key` in another table does not.
+    """
+    name = rf"[\"']?{re.escape(key)}[\"']?"
+    in_table = re.compile(rf"^\s*{name}\s*[=.]")
+    at_top = re.compile(rf"^\s*[\"']?{TABLE}[\"']?\s*(?:=|\.\s*{name}\s*[=.])")
+    table = ""
     for number, line in enumerate(text.splitlines(), start=1):
-        if pattern.match(line):
+        header = _HEADER.match(line)
+        if header:
+            table = _QUOTES.sub("", header.group(1))
+            if table == f"{TABLE}.{key}" or table == key == TABLE:
+                return number
+        elif in_table.match(line) if table == TABLE else (table == "" and at_top.match(line)):
             return number
     return None
 
@@ -65,6 +82,8 @@ def toml_error(path: str, exc: BaseException, text: str = "") -> str:
     if line is None:
         found = re.search(r"line (\d+)", str(exc))
         line = int(found.group(1)) if found else None
+    if line is None and "end of document" in str(exc):  # tomllib names no line there: it is the last one
+        line = text.count("\n") + (0 if text.endswith("\n") else 1) or 1
     duplicate = re.search(r'Key "([^"]+)" already exists', message)
     if line is None and duplicate:  # tomlkit names the key, not the line: the last one
         pattern = re.compile(rf"^\s*[\"']?{re.escape(duplicate.group(1))}[\"']?\s*=")

@@ -14,7 +14,7 @@ from typing import Mapping, Optional
 
 from . import safefs
 from .config_read import ConfigFile
-from .host import Host
+from .host import Host, Paths
 from .switches import disabling_env, env_flag
 from .values import Value
 
@@ -32,14 +32,21 @@ class Decision(Value):
         self.reason = reason
 
 
-def home_problem(home: str) -> Optional[str]:
-    """Why the home folder cannot be trusted, or None (a missing one is fine)."""
-    try:
-        safefs.check_dir(home)
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        return str(exc) if isinstance(exc, safefs.UnsafePath) else f"{home}: {exc.strerror or exc}"
+def home_problem(paths: Paths) -> Optional[str]:
+    """Why the home, or a folder of ours in it, cannot be trusted, or None (missing ones are fine).
+
+    `O_NOFOLLOW` guards only a path's last component: a `telemetry`, `spool`
+    or `cache` folder replaced by a link would still take every open through
+    it, elsewhere.  So each folder from the home down is checked (an lstat
+    each) before any file in it is read or written.
+    """
+    for folder in (paths.home, paths.telemetry, paths.spool, paths.cache):
+        try:
+            safefs.check_dir(folder)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            return str(exc) if isinstance(exc, safefs.UnsafePath) else f"{folder}: {exc.strerror or exc}"
     return None
 
 

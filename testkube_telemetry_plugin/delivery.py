@@ -17,14 +17,17 @@ from typing import Any, Callable, NamedTuple, Optional
 
 from . import retry, sentlog
 from . import state as state_module
-from .events import MAX_MESSAGE_BYTES, iso_timestamp, segment_message, to_json
+from .events import MAX_MESSAGE_BYTES, BadRecord, iso_timestamp, segment_message, to_json
 from .settings import Settings
 from .sinks import Sink, sinks_for
-from .spool import BadRecord, Entry, Spool
+from .spool import Entry, Spool
 from .transport import TransportError, new_session, post
 
 CONNECT_TIMEOUT_S = 3.0
 READ_TIMEOUT_S = 10.0
+# Whoever runs delivery watches the deadline and abandons it there; a socket timeout
+# ending at the same instant would race that watcher and decide what the user is told.
+SOCKET_SLACK_S = 0.5
 
 
 class SinkReport:
@@ -152,8 +155,11 @@ class _Run:
             body, headers, payloads = sink.request(batch.messages, batch.encoded)
             assert sink.url is not None
             try:
+                # The caller's deadline ends a foreground wait; the socket's own timeout
+                # only guards a delivery nobody waits for, so it may run a little past it.
                 answer = post(self.session, sink.url, body, headers,
-                              (min(CONNECT_TIMEOUT_S, remaining), min(READ_TIMEOUT_S, remaining)))
+                              (min(CONNECT_TIMEOUT_S, remaining + SOCKET_SLACK_S),
+                               min(READ_TIMEOUT_S, remaining + SOCKET_SLACK_S)))
                 verdict, detail, wait = retry.verdict(answer.status), f"HTTP {answer.status}", answer.retry_after
             except TransportError as exc:
                 verdict, detail, wait = retry.RETRY, str(exc), None

@@ -71,7 +71,8 @@ def _slot(cache_dir: str, group: str, key: str) -> str:
 
 def _read(path: str, key: str) -> Optional[list[PluginEntry]]:
     try:
-        lines = safefs.read_bytes(path, MAX_CACHE_BYTES).decode("utf-8").split("\n")
+        intact = safefs.unsealed(safefs.read_bytes(path, MAX_CACHE_BYTES))
+        lines = intact.decode("utf-8").split("\n") if intact is not None else []
     except (OSError, UnicodeDecodeError):
         return None
     if not lines or lines[0] != key:
@@ -90,8 +91,9 @@ def _write(cache_dir: str, path: str, key: str, entries: list[PluginEntry]) -> N
     lines = [key] + ["\t".join(entry.fields()) for entry in entries
                      if not any("\t" in f or "\n" in f for f in entry.fields())]
     try:
+        safefs.private_dir(os.path.dirname(cache_dir))  # the home: a link there would lead elsewhere
         safefs.private_dir(cache_dir)
-        safefs.write_atomic(path, ("\n".join(lines) + "\n").encode("utf-8"), durable=False)
+        safefs.write_atomic(path, safefs.sealed(("\n".join(lines) + "\n").encode("utf-8")), durable=False)
         prefix = os.path.basename(path).rsplit("-", 1)[0] + "-"
         slots = sorted((os.path.join(cache_dir, name) for name in os.listdir(cache_dir)
                         if name.startswith(prefix) and name.endswith(".entry-points")),
@@ -108,7 +110,9 @@ def discover(group: str, cache_dir: Optional[str]) -> list[PluginEntry]:
     path = _slot(cache_dir, group, key) if cache_dir is not None else None
     if path is not None and cache_dir is not None:
         try:
-            safefs.check_dir(cache_dir)  # a folder others can write could name any module to import
+            # A folder others can write (or a link to one) could name any module to import.
+            safefs.check_dir(os.path.dirname(cache_dir))
+            safefs.check_dir(cache_dir)
             cached = _read(path, key)
         except OSError:
             cached = None

@@ -133,6 +133,37 @@ def new_record(host: Host, events: list[dict[str, Any]], anonymous_id: Optional[
     return record
 
 
+class BadRecord(ValueError):
+    """A line that is not one of our records: dropped and counted, never sent."""
+
+
+def not_json(name: str) -> None:
+    """Python reads NaN and Infinity, which are not JSON: sent, they make a collector reject the batch."""
+    raise ValueError(f"{name} is not JSON")
+
+
+_SCALARS = (str, int, float, bool)
+
+
+def checked_record(value: Any) -> dict[str, Any]:
+    """The record, checked for the shape delivery relies on (plain loops: it runs per event sent)."""
+    if type(value) is not dict or type(value.get("events")) is not list:
+        raise BadRecord("not a record")
+    for key in ("host", "host_version", "anonymousId"):
+        if type(value.get(key, "")) is not str:
+            raise BadRecord("a record of the wrong shape")
+    for event in value["events"]:
+        if type(event) is not dict or type(event.get("properties")) is not dict:
+            raise BadRecord("an event of the wrong shape")
+        for key in ("event", "messageId", "timestamp"):
+            if type(event.get(key)) is not str:
+                raise BadRecord("an event of the wrong shape")
+        for item in event["properties"].values():
+            if not isinstance(item, _SCALARS) or item != item:  # NaN is not valid JSON to a collector
+                raise BadRecord("a property that is not a plain value")
+    return value
+
+
 def segment_message(record: Mapping[str, Any], event: Mapping[str, Any], anonymous_id: str) -> dict[str, Any]:
     """The Segment `track` message for one spooled event, with the fields of the seed's example."""
     props = event["properties"]

@@ -101,7 +101,8 @@ def user_summary(paths: Paths) -> Summary:
         return Summary(ConfigFile(paths.config), False, False)
     summary = os.path.join(paths.cache, SUMMARY_FILE)
     try:
-        known = _decode(paths.config, key, safefs.read_bytes(summary, 4096).decode("utf-8"))
+        intact = safefs.unsealed(safefs.read_bytes(summary, 4096))
+        known = _decode(paths.config, key, intact.decode("utf-8")) if intact is not None else None
         if known is not None:
             return known
     except (OSError, ValueError):
@@ -109,7 +110,7 @@ def user_summary(paths: Paths) -> Summary:
     config = read_config(paths.config)
     try:
         safefs.private_dir(paths.cache)
-        safefs.write_atomic(summary, _encode(key, config), durable=False)
+        safefs.write_atomic(summary, safefs.sealed(_encode(key, config)), durable=False)
     except OSError:
         pass  # a read-only home only costs speed
     kept = ConfigFile(config.path, config.exists, {k: v for k, v in config.table.items() if k in _KEPT}, config.problem)
@@ -125,9 +126,10 @@ def quick_settings(host: Host, env: Mapping[str, str]) -> Quick:
     paths = paths_of(host)
     project_path = find_project_file(paths.project_file_name)
     project = read_config(project_path) if project_path is not None else None
-    summary = user_summary(paths)
+    home_issue = home_problem(paths)
+    summary = user_summary(paths) if home_issue is None else Summary(ConfigFile(paths.config), False, False)
     user, has_id, user_collector = summary.config, summary.has_id, summary.has_collector
-    decision, warnings = decide(host, env, home_problem(paths.home), project, user)
+    decision, warnings = decide(host, env, home_issue, project, user)
     declared = host.telemetry
     has_collector = user_collector or bool(declared and (declared.segment_url or declared.ga_measurement_id)) or any(
         env.get(host.env(name), "").strip() for name in ("TELEMETRY_SEGMENT_URL", "TELEMETRY_GA_MEASUREMENT_ID"))

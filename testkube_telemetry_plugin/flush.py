@@ -43,22 +43,29 @@ def flush_now(settings: Settings, timeout_s: float) -> int:
         return 0
     started = time.monotonic()
     deadline = started + timeout_s
-    fd = claim_delivery(settings.paths, min(2.0, timeout_s))
-    if fd is None:
-        click.echo("Waiting for the background flusher to finish...", err=True)
-        fd = claim_delivery(settings.paths, max(0.0, deadline - time.monotonic()))
+    try:
+        fd = claim_delivery(settings.paths, min(2.0, timeout_s))
         if fd is None:
-            click.echo(f"A background flusher is still delivering after {timeout_s:g} s; try again later.", err=True)
-            return 1
+            click.echo("Waiting for the background flusher to finish...", err=True)
+            fd = claim_delivery(settings.paths, max(0.0, deadline - time.monotonic()))
+    except OSError as exc:  # a lock file we refuse to use (a link, a folder): one sentence, no traceback
+        click.echo(f"Cannot deliver: {exc}", err=True)
+        return 1
+    if fd is None:
+        click.echo(f"A background flusher is still delivering after {timeout_s:g} s; try again later.", err=True)
+        return 1
     from .delivery import Report, deliver
 
     outcome: list[Report] = []
+    failure: list[str] = []
     progress = _Progress(total * len(sinks))
 
     def work() -> None:
         try:
             outcome.append(deliver(settings, deadline, respect_backoff=False, attempts=ATTEMPTS,
                                    on_progress=progress.advance))
+        except Exception as exc:  # a file of ours we cannot use; an escaping exception prints a traceback
+            failure.append(str(exc) if isinstance(exc, OSError) else f"{type(exc).__name__}: {exc}")
         finally:
             release_delivery(fd)
 
@@ -70,19 +77,20 @@ def flush_now(settings: Settings, timeout_s: float) -> int:
         click.echo(f"Waiting for {names}... (at most {timeout_s:g} s; --timeout to change)", err=True)
     while worker.is_alive() and time.monotonic() < deadline:
         progress.show()
-        worker.join(0.2)
+        worker.join(max(0.0, min(0.2, deadline - time.monotonic())))  # ends at the deadline, not after
     progress.done()
-    out_of_time = time.monotonic() >= deadline - 0.1
-    for name, result in (outcome[0].sinks.items() if outcome else ()):
+    if failure:
+        click.echo(f"Delivery stopped: {failure[0]}; what was not confirmed stays spooled.", err=True)
+        return 1
+    if not outcome:
+        click.echo(f"Gave up after {timeout_s:g} s: the collector did not finish answering; "
+                   "what was not confirmed stays spooled.", err=True)
+        return 1
+    for name, result in outcome[0].sinks.items():
         click.echo(f"{name}: {result.sent} sent, {result.kept} kept for retry, {result.dropped} dropped")
         for error in dict.fromkeys(result.errors):
             click.echo(f"  {error}", err=True)
-    if outcome and outcome[0].complete:
-        return 0
-    if out_of_time:
-        click.echo(f"Gave up after {timeout_s:g} s: the collector did not finish answering; "
-                   "what was not confirmed stays spooled.", err=True)
-    return 1
+    return 0 if outcome[0].complete else 1
 
 
 class _Progress:

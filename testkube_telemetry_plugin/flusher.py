@@ -14,6 +14,7 @@ import time
 import traceback
 
 from . import safefs
+from .decision import home_problem
 from .host import Host, paths_of
 from .scheduler import HOST_ENV, claim_delivery, host_from_env, release_delivery
 from .settings import Settings, load_settings
@@ -47,6 +48,8 @@ def _work(host: Host, spool: Spool, soft_deadline: float) -> bool:
     folder = paths_of(host).telemetry
     while time.monotonic() < soft_deadline:
         settings = load_settings(host, cwd=folder)
+        if settings.home_issue is not None:
+            return True  # a folder was replaced meanwhile: touch nothing more
         if not settings.enabled:
             if holds_opt_out(spool):  # `disable` left its event to us: send it, then clear up as it would have
                 deliver(settings, soft_deadline, respect_backoff=False)
@@ -72,6 +75,8 @@ def run(host: Host) -> None:
     spool = Spool(os.path.join(paths.telemetry, "spool"))
     soft_deadline = time.monotonic() + SOFT_LIFETIME_S
     while True:
+        if home_problem(paths) is not None:
+            return  # not even the lock is opened through a folder we do not trust
         fd = claim_delivery(paths)
         if fd is None:
             return

@@ -132,7 +132,8 @@ class HookedGroup(click.Group):
         if self.host_declared:
             return os.path.join(self.host.home_dir(), "cache")
         base = os.environ.get("XDG_CACHE_HOME", "").strip() or os.path.join(os.path.expanduser("~"), ".cache")
-        return os.path.join(base, "click-plugin-hooks")
+        # The user's own choice of cache folder, links resolved: discovery follows no link.
+        return os.path.join(os.path.realpath(base), "click-plugin-hooks")
 
     def _load_plugins(self, manager: IsolatingPluginManager) -> None:
         allowed = os.environ.get(self.host.env("LOAD_PLUGINS"))

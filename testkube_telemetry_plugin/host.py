@@ -146,6 +146,10 @@ class Paths(Value):
         return os.path.join(self.home, "telemetry")
 
     @property
+    def spool(self) -> str:
+        return os.path.join(self.telemetry, "spool")
+
+    @property
     def cache(self) -> str:
         return os.path.join(self.home, "cache")
 

@@ -15,10 +15,10 @@ import shutil
 from typing import Optional
 
 from . import safefs
-from .events import OPT_OUT, base_properties, event_name, new_event, new_record
+from .events import OPT_OUT, BadRecord, base_properties, event_name, new_event, new_record
 from .fastpath import forget_summary
 from .settings import Settings
-from .spool import BadRecord, Spool
+from .spool import Spool
 
 
 def holds_opt_out(spool: Spool) -> bool:
@@ -39,6 +39,7 @@ def send_opt_out(before: Settings, scope: str, purge: bool) -> Optional[str]:
 
     paths = before.paths
     spool = Spool(os.path.join(paths.telemetry, "spool"))
+    purge = purge and before.home_issue is None  # never delete through a folder we do not trust
     note = None
     try:
         if purge:

@@ -11,6 +11,7 @@ sentence a user can act on.
 
 from __future__ import annotations
 
+import binascii
 import os
 import stat
 from typing import Optional
@@ -76,9 +77,13 @@ def _checked(fd: int, path: str) -> int:
 
 
 def open_file(path: str, flags: int, mode: int = 0o600) -> int:
-    """`os.open` that never follows a symlink and only returns a regular file of ours."""
+    """`os.open` that never follows a symlink, never waits, and only returns a regular file of ours.
+
+    Non-blocking for writing too: opening a planted FIFO to append to it
+    would otherwise wait for a reader for ever.
+    """
     try:
-        fd = os.open(path, flags | NOFOLLOW | CLOEXEC | BINARY, mode)
+        fd = os.open(path, flags | NOFOLLOW | CLOEXEC | BINARY | NONBLOCK, mode)
     except OSError as exc:
         if os.path.islink(path):
             raise UnsafePath(f"{path} is a symbolic link; not followed") from exc
@@ -88,7 +93,7 @@ def open_file(path: str, flags: int, mode: int = 0o600) -> int:
 
 def read_bytes(path: str, limit: int) -> bytes:
     """The whole file, refusing links, non-files and anything over `limit` bytes."""
-    fd = open_file(path, os.O_RDONLY | NONBLOCK)
+    fd = open_file(path, os.O_RDONLY)
     try:
         chunks = []
         size = 0
@@ -155,3 +160,19 @@ def remove(path: str) -> bool:
     except FileNotFoundError:
         return False
     return True
+
+
+def sealed(data: bytes) -> bytes:
+    """`data` and its checksum, for a cache that `unsealed` trusts only while intact."""
+    return data + b"crc32=%08x\n" % binascii.crc32(data)
+
+
+def unsealed(data: bytes) -> Optional[bytes]:
+    """What `sealed` was given, or None if a byte changed since (rot, an edit, a torn copy).
+
+    A cache is trusted once its key matches; without this, damage after the
+    key would be believed (a plugin module that no longer imports, telemetry
+    on where the config says off) and never rebuilt.
+    """
+    body, found, check = data.rpartition(b"crc32=")
+    return body if found and check == b"%08x\n" % binascii.crc32(body) else None

@@ -11,6 +11,7 @@ import os
 from typing import Any, Iterable
 
 from . import locking, safefs
+from .events import not_json
 
 KEEP = 100
 MAX_LOG_BYTES = KEEP * 8192
@@ -48,9 +49,11 @@ def recent(folder: str, limit: int = KEEP) -> list[dict[str, Any]]:
     entries = []
     for line in _read_lines(folder)[-limit:]:
         try:
-            entry = json.loads(line)
+            entry = json.loads(line, parse_constant=not_json)  # NaN would break `show --json`'s readers
         except (ValueError, RecursionError):
             continue
-        if isinstance(entry, dict):
-            entries.append(entry)
+        if isinstance(entry, dict) and all(isinstance(entry.get(key), str) for key in ("sink", "sent_at")):
+            # Shown as text: a lone surrogate spelled in JSON ("\ud800") would make printing it fail.
+            entries.append({**entry, **{key: entry[key].encode("utf-8", "replace").decode("utf-8")
+                                        for key in ("sink", "sent_at")}})
     return entries

@@ -38,6 +38,7 @@ class Settings(NamedTuple):
     deadline_s: float
     debug: bool
     warnings: tuple[str, ...] = ()
+    home_issue: Optional[str] = None  # set: no file under the home may be read, written or deleted
 
     @property
     def enabled(self) -> bool:
@@ -73,10 +74,11 @@ def load_settings(host: Host, env: Optional[Mapping[str, str]] = None, cwd: Opti
     """Every layer read and combined; never raises."""
     env = os.environ if env is None else env
     paths = paths_of(host)
-    user = read_config(paths.config)
+    home_issue = home_problem(paths)
+    user = read_config(paths.config) if home_issue is None else ConfigFile(paths.config)  # not read through a link
     project_path = find_project_file(paths.project_file_name, cwd)
     project = read_config(project_path) if project_path is not None else None
-    decision, warnings = decide(host, env, home_problem(paths.home), project, user)
+    decision, warnings = decide(host, env, home_issue, project, user)
     return Settings(
         host=host,
         paths=paths,
@@ -89,4 +91,5 @@ def load_settings(host: Host, env: Optional[Mapping[str, str]] = None, cwd: Opti
         deadline_s=deadline_of(host, env, warnings),
         debug=env_flag(env.get(host.env("TELEMETRY_DEBUG"))) is True,
         warnings=tuple(warnings),
+        home_issue=home_issue,
     )

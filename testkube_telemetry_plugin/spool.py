@@ -9,10 +9,9 @@ one unlink, once every collector has all of it.  The lock file `.count` also
 holds the running totals, so the cap (events, bytes) is checked without
 listing or reading anything; when it is passed the oldest segment goes.
 
-A line is `<events>\\t<record as JSON>`; the event count up front lets the
-cap and `status` count without parsing.  Records are written with
-`events.to_json` (no `json` import on a command's path) and read with
-`json.loads` (fast, in the flusher).
+A line is `<events>\\t<record as JSON>` (the count lets the cap and `status`
+count without parsing), written with `events.to_json`: no `json` import on a
+command's path.
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ import time
 from typing import Any, Iterable, Optional
 
 from . import locking, safefs
-from .events import to_json
+from .events import BadRecord, checked_record, not_json, to_json
 from .values import Value
 
 # Keep a week of heavy offline use and stay small on disk.
@@ -32,10 +31,6 @@ MAX_BYTES = 5 * 1024 * 1024
 SEGMENT_BYTES = 256 * 1024  # the cap drops at most this much at once
 MAX_SEGMENT_READ = 2 * SEGMENT_BYTES  # anything larger was not written by us
 CURRENT, COUNT_FILE, ACKS_FILE = "current", ".count", ".acks"
-
-
-class BadRecord(ValueError):
-    """A line that is not one of our records: dropped and counted, never sent."""
 
 
 class Entry(Value):
@@ -48,28 +43,6 @@ class Entry(Value):
         self.index = index
         self.events = events
         self.size = size
-
-
-_SCALARS = (str, int, float, bool)
-
-
-def _checked(value: Any) -> dict[str, Any]:
-    """The record, checked for the shape delivery relies on (plain loops: it runs per event sent)."""
-    if type(value) is not dict or type(value.get("events")) is not list:
-        raise BadRecord("not a record")
-    for key in ("host", "host_version", "anonymousId"):
-        if type(value.get(key, "")) is not str:
-            raise BadRecord("a record of the wrong shape")
-    for event in value["events"]:
-        if type(event) is not dict or type(event.get("properties")) is not dict:
-            raise BadRecord("an event of the wrong shape")
-        for key in ("event", "messageId", "timestamp"):
-            if type(event.get(key)) is not str:
-                raise BadRecord("an event of the wrong shape")
-        for item in event["properties"].values():
-            if not isinstance(item, _SCALARS) or item != item:  # NaN is not valid JSON to a collector
-                raise BadRecord("a property that is not a plain value")
-    return value
 
 
 class Spool:
@@ -100,7 +73,7 @@ class Spool:
         data = f"{events}\t{to_json(record)}\n".encode("utf-8")
         safefs.private_dir(self.folder)
         with locking.locked(self._path(COUNT_FILE)) as lock:
-            fd = safefs.open_file(self._path(CURRENT), os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+            fd = self._open_current()
             try:
                 safefs._write_all(fd, data)
                 os.fsync(fd)
@@ -113,6 +86,17 @@ class Spool:
             if total_events <= MAX_EVENTS and total_bytes <= MAX_BYTES:
                 return 0
             return self._enforce_cap(lock)
+
+    def _open_current(self) -> int:
+        """`current` for appending; anything but a regular file there (a link, a pipe) is removed, never used."""
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT
+        try:
+            return safefs.open_file(self._path(CURRENT), flags)
+        except OSError:
+            if stat.S_ISREG(os.lstat(self._path(CURRENT)).st_mode):
+                raise
+        safefs.remove(self._path(CURRENT))
+        return safefs.open_file(self._path(CURRENT), flags)
 
     def _rotate(self) -> None:
         try:
@@ -145,6 +129,9 @@ class Spool:
                 safefs.remove(self._path(name))  # a link (or anything else): never read, never kept
                 continue
             if name != CURRENT:
+                if st.st_size == 0:  # holds no record: nothing will ever acknowledge it
+                    safefs.remove(self._path(name))
+                    continue
                 found.append(name)
         return sorted(found)
 
@@ -182,7 +169,7 @@ class Spool:
             raise BadRecord("gone")
         count, _, text = lines[entry.index].partition(b"\t")
         try:
-            record = _checked(json.loads(text))
+            record = checked_record(json.loads(text, parse_constant=not_json))
         except (ValueError, TypeError, RecursionError, MemoryError):
             raise BadRecord("not a record") from None
         if str(len(record["events"])).encode() != count:
@@ -243,14 +230,21 @@ class Spool:
         return gone_events
 
     def _enforce_cap(self, lock: int) -> int:
-        """Drop the oldest segments until under the cap; returns the events dropped."""
+        """Drop the oldest segments until under the cap; returns the events dropped.
+
+        The running totals said the cap is passed; they are recounted from the
+        segments first, so a damaged count never costs an event.  The newest
+        segment (the record just appended) is never dropped.
+        """
         self._rotate()
+        entries = self.entries(include_current=False)
+        events, size = self._adjust(lock, sum(e.events for e in entries), sum(e.size for e in entries), exact=True)
         dropped = 0
-        for segment in self.segments()[:-1] or self.segments():
-            dropped += self._remove_segments([segment], lock)
-            current = os.pread(lock, 64, 0).split()
-            if int(current[0]) <= MAX_EVENTS and int(current[1]) <= MAX_BYTES:
+        for segment in self.segments()[:-1]:
+            if events <= MAX_EVENTS and size <= MAX_BYTES:
                 break
+            dropped += self._remove_segments([segment], lock)
+            events, size = (int(n) for n in os.pread(lock, 64, 0).split())
         return dropped
 
     def recount(self) -> None:

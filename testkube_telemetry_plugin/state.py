@@ -24,6 +24,7 @@ RETRY_MARKER = "retry-at"
 # Counters the heartbeat reports (and then resets); `state_resets` counts broken state files.
 COUNTERS = ("dropped_spool", "dropped_rejected", "dropped_oversized", "dropped_corrupt", "state_resets")
 MAX_STATE_BYTES = 1024 * 1024
+LAST_EPOCH = 253402300799.0  # 9999-12-31T23:59:59Z
 
 
 class SinkStatus(Value):
@@ -55,7 +56,16 @@ class State(Value):
     def retry_at(self, sink: str, now: Optional[float] = None) -> float:
         """When `sink` may be tried again, never later than the longest back-off from now."""
         now = time.time() if now is None else now
-        return min(self.sinks.get(sink, SinkStatus()).next_attempt, now + BACKOFF_MAX_S)
+        return bounded(self.sinks.get(sink, SinkStatus()).next_attempt, now)
+
+
+def bounded(when: float, now: float) -> float:
+    """A stored back-off, or 0 (due now) if it ends further ahead than any back-off we set.
+
+    Such a time was written by a wrong clock, or not by us.  Clamping it to
+    "now + the longest back-off" at each read would push it ahead for ever.
+    """
+    return when if when <= now + BACKOFF_MAX_S else 0.0
 
 
 def _number(value: Any, kind: type) -> Any:
@@ -66,16 +76,23 @@ def _number(value: Any, kind: type) -> Any:
     return kind(value)
 
 
+def _epoch(value: Any) -> float:
+    """A time we could have written: after year 9999 it is garbage (and `gmtime` cannot show it)."""
+    number: float = _number(value, float)
+    return number if number <= LAST_EPOCH else 0.0
+
+
 def _sink(value: Any) -> SinkStatus:
     if not isinstance(value, dict):
         return SinkStatus()
     error = value.get("last_error")
     return SinkStatus(
         failures=min(_number(value.get("failures"), int), 10**6),
-        next_attempt=_number(value.get("next_attempt"), float),
-        last_error=error[:200] if isinstance(error, str) else "",
-        last_error_at=_number(value.get("last_error_at"), float),
-        last_sent_at=_number(value.get("last_sent_at"), float),
+        next_attempt=_epoch(value.get("next_attempt")),
+        # JSON may spell a lone surrogate ("\ud800"), which no output stream can encode.
+        last_error=error[:200].encode("utf-8", "replace").decode("utf-8") if isinstance(error, str) else "",
+        last_error_at=_epoch(value.get("last_error_at")),
+        last_sent_at=_epoch(value.get("last_sent_at")),
     )
 
 
@@ -168,7 +185,7 @@ def retry_at(folder: str) -> float:
         return 0.0
     if value != value:  # NaN
         return 0.0
-    return min(value, time.time() + BACKOFF_MAX_S)
+    return bounded(value, time.time())
 
 
 def without_counts(state: State, reported: dict[str, int]) -> State:

@@ -13,11 +13,11 @@ from typing import Any, Optional
 
 from . import sentlog
 from . import state as state_module
-from .events import segment_message
+from .events import BadRecord, segment_message
 from .notice import hint
 from .settings import Settings
 from .sinks import sinks_for
-from .spool import BadRecord, Spool
+from .spool import Spool
 
 
 def _when(epoch: float) -> Optional[str]:
@@ -25,7 +25,8 @@ def _when(epoch: float) -> Optional[str]:
 
 
 def collectors(settings: Settings, spool: Spool) -> dict[str, dict[str, Any]]:
-    current = state_module.load(settings.paths.telemetry)
+    trusted = settings.home_issue is None  # nothing is read through a folder we do not trust
+    current = state_module.load(settings.paths.telemetry) if trusted else state_module.State()
     now = time.time()
     found = {}
     for sink in sinks_for(settings):
@@ -33,7 +34,7 @@ def collectors(settings: Settings, spool: Spool) -> dict[str, dict[str, Any]]:
         retry_at = current.retry_at(sink.name, now)
         found[sink.name] = {
             **sink.describe(),
-            "pending_events": sum(entry.events for entry in spool.pending_for(sink.name)),
+            "pending_events": sum(entry.events for entry in spool.pending_for(sink.name)) if trusted else 0,
             "failures": status.failures,
             "last_error": status.last_error or None,
             "last_error_at": _when(status.last_error_at),
@@ -46,7 +47,8 @@ def collectors(settings: Settings, spool: Spool) -> dict[str, dict[str, Any]]:
 def status_data(settings: Settings) -> dict[str, Any]:
     """What `status --json` prints."""
     spool = Spool(os.path.join(settings.paths.telemetry, "spool"))
-    counters = state_module.load(settings.paths.telemetry).counters
+    trusted = settings.home_issue is None
+    counters = state_module.load(settings.paths.telemetry).counters if trusted else {}
     return {
         "enabled": settings.enabled,
         "decided_by": settings.decision.source,
@@ -57,7 +59,7 @@ def status_data(settings: Settings) -> dict[str, Any]:
         "consent": settings.consent,
         "delivery": "debug (printed, not sent)" if settings.debug else settings.delivery,
         "collectors": collectors(settings, spool),
-        "pending_events": sum(entry.events for entry in spool.entries()),
+        "pending_events": sum(entry.events for entry in spool.entries()) if trusted else 0,
         "not_sent": {name: count for name, count in counters.items() if count},
         "problems": [p for p in (settings.user.problem, settings.project.problem if settings.project else None,
                                  *settings.warnings) if p],
@@ -95,6 +97,8 @@ def render_status(data: dict[str, Any], host_name: str, opt_out_hint: str) -> st
 def show_data(settings: Settings) -> dict[str, Any]:
     """Pending events exactly as they would be sent now, and the last ones sent."""
     folder = settings.paths.telemetry
+    if settings.home_issue is not None:
+        return {"pending": [], "sent": []}  # nothing is read through a folder we do not trust
     spool = Spool(os.path.join(folder, "spool"))
     pending = []
     for entry in spool.entries():
