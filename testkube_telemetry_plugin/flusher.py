@@ -82,14 +82,21 @@ def run(host: Host) -> None:
             return
         try:
             spool.recount()
-            if _work(host, spool, soft_deadline):
-                return
+            turned_off = _work(host, spool, soft_deadline)
         finally:
             release_delivery(fd)
-        # A command that saw our lock held started no flusher: its events were
-        # spooled before it looked, so one last look here catches them.
+        # One last look, with the lock let go: a command that saw it held started
+        # no flusher (its events were spooled before it looked), and `disable` may
+        # have handed over its event while waiting for the lock in vain.
+        from .opt_out import holds_opt_out
+
         settings = load_settings(host, cwd=paths.telemetry)
-        if time.monotonic() >= soft_deadline or not settings.enabled or not _deliverable(settings, spool):
+        if settings.home_issue is not None or time.monotonic() >= soft_deadline:
+            return
+        if not settings.enabled:
+            if not holds_opt_out(spool):
+                return
+        elif turned_off or not _deliverable(settings, spool):
             return
 
 

@@ -52,7 +52,7 @@ def send_opt_out(before: Settings, scope: str, purge: bool) -> Optional[str]:
                 print_events(record, before.anonymous_id)
             else:
                 spool.append(record)
-                delivered = deliver_inline(host, before.deadline_s, wait_for_lock_s=before.deadline_s / 2,
+                delivered = deliver_inline(host, before.deadline_s, wait_for_lock_s=before.deadline_s * 0.75,
                                            respect_backoff=False, ignore_disabled=True)
                 if not delivered and flusher_running(paths):
                     note = "The opt-out event is handed to the running flusher, which then clears what is left."

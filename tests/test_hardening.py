@@ -208,13 +208,22 @@ LINK_TARGETS = {
 FOLDERS = {"home", "telemetry", "spool", "cache"}
 
 
+def every_match(home: Path, pattern: str) -> list[Path]:
+    """Each file a glob names, newest first: one entry-point cache per interpreter and sys.path (a
+    test process and a `testkube` process each have their own), and each must be tried."""
+    found = sorted(home.glob(pattern), key=lambda path: path.lstat().st_mtime_ns, reverse=True)
+    assert found, pattern
+    return found
+
+
 def plant_link(home: Path, target: str, canaries: Path) -> tuple[Path, Path]:
     """Replace `target` in `home` by a link to a canary outside it; returns (link, canary)."""
     relative = LINK_TARGETS[target]
+    others: list[Path] = []
     if relative == "record":
         link = sorted(p for p in (telemetry_dir(home) / "spool").iterdir() if not p.name.startswith("."))[0]
     elif "*" in relative:
-        (link,) = home.glob(relative)
+        link, *others = every_match(home, relative)
     else:
         link = home / relative if relative else home
     canary = canaries / ("canary-" + target.replace(" ", "-"))
@@ -232,6 +241,9 @@ def plant_link(home: Path, target: str, canaries: Path) -> tuple[Path, Path]:
         if link.exists() or link.is_symlink():
             link.unlink()
     link.symlink_to(canary, target_is_directory=target in FOLDERS)
+    for other in others:  # every cache slot leads to the canary, whichever a process reads
+        other.unlink()
+        other.symlink_to(canary)
     return link, canary
 
 
@@ -340,8 +352,7 @@ def fuzz_path(home: Path, kind: str) -> Path:
     if relative.startswith("work/"):
         return home.parent / relative
     if "*" in relative:
-        (found,) = home.glob(relative)
-        return found
+        return every_match(home, relative)[0]
     return home / relative
 
 
@@ -419,7 +430,9 @@ class Lab:
         (self.home.parent / "work" / ".testkube.toml").unlink(missing_ok=True)
         (good_id,) = spool_events(self.home, 1)
         path = fuzz_path(self.home, kind)
-        path.write_bytes(content)
+        pattern = FILE_KINDS[kind][0]
+        for each in every_match(self.home, pattern) if "*" in pattern else [path]:
+            each.write_bytes(content)  # every cache slot, whichever the next process reads
         return path, good_id
 
     def run_all(self) -> tuple[dict[str, Any], str]:
@@ -944,9 +957,10 @@ def test_the_flusher_with_every_file_it_reads_broken_at_once(index, site, isolat
                                                              tmp_path) -> None:
     lab = Lab(isolated, runner, tmp_path, processes=True)
     path, good_id = lab.plant("spool record", b"")
-    for kind, (_, examples) in FILE_KINDS.items():
+    for kind, (relative, examples) in FILE_KINDS.items():
         if kind not in SETTINGS_FILES:
-            fuzz_path(lab.home, kind).write_bytes(examples[index % len(examples)])
+            for each in every_match(lab.home, relative) if "*" in relative else [fuzz_path(lab.home, kind)]:
+                each.write_bytes(examples[index % len(examples)])
     result = run_testkube("ends", "ok", env={"TESTKUBE_TELEMETRY_DELIVERY": "background"})
     assert (result.returncode, result.stdout, without_notice(result.stderr)) == lab.baseline[("ends", "ok")]
     assert two_sinks.wait_for(lambda: good_id in {m["messageId"] for m in two_sinks.messages()})
@@ -991,14 +1005,15 @@ def test_a_named_pipe_in_place_of_a_file_never_blocks(target, site, isolated, ru
     full_home(isolated, runner)
     relative = LINK_TARGETS[target]
     if relative == "record":
-        path = sorted(p for p in (telemetry_dir(isolated) / "spool").iterdir() if not p.name.startswith("."))[0]
+        paths = [sorted(p for p in (telemetry_dir(isolated) / "spool").iterdir() if not p.name.startswith("."))[0]]
     elif "*" in relative:
-        (path,) = isolated.glob(relative)
+        paths = every_match(isolated, relative)
     else:
-        path = isolated / relative
-    if path.exists():
-        path.unlink()
-    os.mkfifo(path, 0o600)  # opened for reading or writing without a peer, it waits for ever
+        paths = [isolated / relative]
+    for path in paths:
+        if path.exists():
+            path.unlink()
+        os.mkfifo(path, 0o600)  # opened for reading or writing without a peer, it waits for ever
     expected = run_testkube("ends", "ok", env={"DO_NOT_TRACK": "1"})
     result = run_testkube("ends", "ok", timeout=30)
     assert (result.returncode, result.stdout, without_notice(result.stderr)) == (
