@@ -74,6 +74,40 @@ def segments_client(url: str) -> tuple[int, float]:
     return (EVENTS if _Healthy.received > before else 0), elapsed
 
 
+def flush_command(url: str) -> tuple[int, float]:
+    """`testkube telemetry flush` with 600 failed commands pending (1,800 events), as a user runs it."""
+    import subprocess
+
+    from _common import TESTKUBE, base_env
+
+    env = {**base_env(), "TESTKUBE_TELEMETRY_SEGMENT_URL": url, "TESTKUBE_TELEMETRY_DELIVERY": "inline",
+           "TESTKUBE_TELEMETRY_DEADLINE": "0.01"}  # record only: the commands themselves send nothing in time
+    home = env["TESTKUBE_HOME"]
+    os.makedirs(os.path.join(home, "telemetry"), mode=0o700, exist_ok=True)
+    with open(os.path.join(home, "telemetry", "retry-at"), "w") as handle:
+        handle.write(repr(time.time() + 3600))  # as if offline until now: nothing was delivered
+    from testkube_telemetry_plugin.cli import TESTKUBE as HOST
+    from testkube_telemetry_plugin.events import base_properties, new_event, new_record
+    from testkube_telemetry_plugin.spool import Spool
+
+    spool = Spool(os.path.join(home, "telemetry", "spool"))
+    base = base_properties(HOST)
+    for _ in range(600):  # what `run test x` failing 600 times leaves: usage, run and error events
+        spool.append(new_record(HOST, [
+            new_event("testkube_cli_command", {**base, "command": "run test", "exit_code": 1, "status": "error"}),
+            new_event("testkube_cli_run_test", {**base, "duration_ms": 812.5, "status": "error"}),
+            new_event("testkube_cli_error", {**base, "command": "run test", "error_type": "ClickException",
+                                             "exit_code": 1, "message": "execution of <arg> failed"}),
+        ]))
+    with open(os.path.join(home, "config.toml"), "w") as handle:
+        handle.write(f'[telemetry]\nanonymous_id = "{"b" * 64}"\nsalt = "s"\n')
+    before = _Healthy.received
+    started = time.perf_counter()
+    subprocess.run(TESTKUBE + ["telemetry", "flush"], env=env, check=True, stdout=subprocess.DEVNULL)
+    elapsed = time.perf_counter() - started
+    return _Healthy.received - before, elapsed
+
+
 def main() -> None:
     url, server = healthy_collector()
     before = _Healthy.received
@@ -90,6 +124,9 @@ def main() -> None:
         print(f"  Segment's analytics-python     {theirs:6d} sent in {their_seconds:6.2f} s   "
               f"{theirs / their_seconds:9,.0f} events/s")
         print(f"  ratio: {(sent / seconds) / (theirs / their_seconds):.2f}x its throughput   (target >= 3x)")
+    requests, flush_seconds = flush_command(url)
+    print(f"  `testkube telemetry flush`, 600 failed commands (1,800 events) pending: {flush_seconds:.2f} s "
+          f"in {requests} requests   (target <= 0.30 s)")
     _, _, peak = ours(url, measure_memory=True)
     print(f"  peak memory while delivering (separate pass, tracemalloc): {peak / 1024 / 1024:.1f} MiB")
     server.shutdown()
