@@ -47,10 +47,14 @@ class Report:
         return all(r.kept == 0 and r.dropped == 0 for r in self.sinks.values())
 
 
+# A message is its event plus the context Segment wants: less than this many bytes more than the
+# event's own JSON (host and version are cut to 40 characters).  A record's line bounds its messages.
+CONTEXT_BYTES = 512
+
+
 class Batch(NamedTuple):
     entries: list[Entry]  # the records this request acknowledges
     messages: list[dict[str, Any]]
-    encoded: list[bytes]  # each message as JSON, measured once
     events: int  # events in those records (some may have been dropped as oversized)
     skipped: list[Entry]  # records that are not ours: acknowledged at once, never sent
 
@@ -84,7 +88,6 @@ def _next_batch(spool: Spool, sink: Sink, entries: list[Entry], anonymous_id: Op
     taken: list[Entry] = []
     skipped: list[Entry] = []
     messages: list[dict[str, Any]] = []
-    encoded: list[bytes] = []
     size = events = corrupt = 0
     client: Optional[str] = None
     while entries:
@@ -100,9 +103,12 @@ def _next_batch(spool: Spool, sink: Sink, entries: list[Entry], anonymous_id: Op
         if owner is None:
             break  # no id yet: the next command creates one
         built = [segment_message(record, event, owner) for event in record["events"]]
-        as_json = [to_json(m).encode("utf-8") for m in built]
-        fitting = [(m, j) for m, j in zip(built, as_json) if len(j) <= MAX_MESSAGE_BYTES]
-        record_size = sum(len(j) + 1 for _, j in fitting)
+        if entry.size + CONTEXT_BYTES <= MAX_MESSAGE_BYTES:  # the usual case: no message can be too large
+            fitting, record_size = built, entry.size + CONTEXT_BYTES * len(built)
+        else:  # a long record: measure each message
+            sizes = [len(to_json(m).encode("utf-8")) for m in built]
+            fitting = [m for m, n in zip(built, sizes) if n <= MAX_MESSAGE_BYTES]
+            record_size = sum(n + 1 for n in sizes if n <= MAX_MESSAGE_BYTES)
         if messages and (client != owner or events + len(built) > sink.max_events
                          or size + record_size > sink.max_bytes):
             break
@@ -110,14 +116,13 @@ def _next_batch(spool: Spool, sink: Sink, entries: list[Entry], anonymous_id: Op
             state_module.add_count(folder, "dropped_oversized", len(built) - len(fitting))
         entries.pop(0)
         taken.append(entry)
-        messages += [m for m, _ in fitting]
-        encoded += [j for _, j in fitting]
+        messages += fitting
         size += record_size
         events += len(built)
         client = owner
     if corrupt:
         state_module.add_count(folder, "dropped_corrupt", corrupt)
-    return Batch(taken, messages, encoded, events, skipped) if taken or skipped else None
+    return Batch(taken, messages, events, skipped) if taken or skipped else None
 
 
 class _Run:
@@ -135,7 +140,7 @@ class _Run:
         self.session = new_session()
         self.names: list[str] = []
 
-    def to(self, sink: Sink, entries: list[Entry], result: SinkReport, logged: deque[tuple[str, bytes]]) -> None:
+    def to(self, sink: Sink, entries: list[Entry], result: SinkReport, logged: deque[tuple[str, Any]]) -> None:
         """Send `entries` to `sink` in batches until done, out of time, or the collector fails."""
         tries = 0
         noted = False
@@ -152,7 +157,7 @@ class _Run:
                 self.spool.acknowledge(sink.name, batch.entries, self.names)
                 result.dropped += batch.events
                 continue
-            body, headers, payloads = sink.request(batch.messages, batch.encoded)
+            body, headers, payloads = sink.request(batch.messages)
             assert sink.url is not None
             try:
                 # The caller's deadline ends a foreground wait; the socket's own timeout
@@ -230,7 +235,7 @@ def deliver(
             elif respect_backoff and state_module.load(run.folder).retry_at(sink.name) > time.time():
                 result.kept += sum(e.events for e in entries)
             else:
-                logged: deque[tuple[str, bytes]] = deque(maxlen=sentlog.KEEP)  # the log keeps the last few
+                logged: deque[tuple[str, Any]] = deque(maxlen=sentlog.KEEP)  # the log keeps the last few
                 try:
                     run.to(sink, entries, result, logged)
                 finally:

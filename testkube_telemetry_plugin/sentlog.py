@@ -11,7 +11,7 @@ import os
 from typing import Any, Iterable
 
 from . import locking, safefs
-from .events import not_json
+from .events import not_json, to_json
 
 KEEP = 100
 MAX_LOG_BYTES = KEEP * 8192
@@ -21,11 +21,10 @@ def _file(folder: str) -> str:
     return os.path.join(folder, "sent.jsonl")
 
 
-def append(folder: str, sink: str, sent: Iterable[tuple[str, bytes]]) -> None:
-    """Log each (sent_at, payload), the payload as the JSON sent; never raises."""
-    name = json.dumps(sink).encode()
-    data = b"".join(b'{"sink":' + name + b',"sent_at":"' + sent_at.encode() + b'","payload":' + payload + b"}\n"
-                    for sent_at, payload in sent)
+def append(folder: str, sink: str, sent: Iterable[tuple[str, Any]]) -> None:
+    """Log each (sent_at, payload), the payload as it was sent; never raises."""
+    data = "".join(to_json({"sink": sink, "sent_at": sent_at, "payload": payload}) + "\n"
+                   for sent_at, payload in sent).encode("utf-8")
     if not data:
         return
     try:

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import base64
 import gzip
-import json
 from typing import Any, Optional, Sequence
 
 from . import ga4
-from .events import iso_timestamp
+from .events import iso_timestamp, to_json
 from .settings import Settings
 from .urls import checked_url
 
@@ -36,13 +35,8 @@ class Sink:
         self.url: Optional[str] = None
         self.problem: Optional[str] = None
 
-    def request(self, messages: Sequence[dict[str, Any]], encoded: Sequence[bytes]) -> tuple[bytes, dict[str, str],
-                                                                                         list[bytes]]:
-        """(body, headers, the JSON payloads the sent log keeps) for one request.
-
-        `encoded` holds each message as JSON already (it was measured against
-        Segment's 32 KB limit): a batch is built by joining, not encoding again.
-        """
+    def request(self, messages: Sequence[dict[str, Any]]) -> tuple[bytes, dict[str, str], list[Any]]:
+        """(body, headers, the payloads the sent log keeps) for one request: one encoding for the batch."""
         raise NotImplementedError
 
     def describe(self) -> dict[str, Any]:
@@ -66,15 +60,13 @@ class SegmentSink(Sink):
         self.url, self.problem = checked_url(base + "/v1/batch") if base else (None, "no URL is set")
         self.write_key = settings.collectors["segment_write_key"]
 
-    def request(self, messages: Sequence[dict[str, Any]], encoded: Sequence[bytes]) -> tuple[bytes, dict[str, str],
-                                                                                         list[bytes]]:
-        sent_at = iso_timestamp().encode()
-        body, headers = _compressed(b'{"batch":[' + b",".join(encoded) + b'],"sentAt":"' + sent_at + b'"}')
+    def request(self, messages: Sequence[dict[str, Any]]) -> tuple[bytes, dict[str, str], list[Any]]:
+        body, headers = _compressed(to_json({"batch": list(messages), "sentAt": iso_timestamp()}).encode("utf-8"))
         if self.write_key:
             # Built here, in UTF-8: requests encodes Basic auth as latin-1 and fails on anything else.
             token = base64.b64encode(self.write_key.encode("utf-8") + b":").decode("ascii")
             headers["Authorization"] = f"Basic {token}"
-        return body, headers, list(encoded)
+        return body, headers, list(messages)
 
     def describe(self) -> dict[str, Any]:
         return {"url": self.url or self.settings.collectors["segment_url"] + "/v1/batch",
@@ -97,10 +89,9 @@ class GA4Sink(Sink):
                                "api_secret": collectors["ga_api_secret"]})
             self.url = f"{base}{'&' if '?' in base else '?'}{query}"
 
-    def request(self, messages: Sequence[dict[str, Any]], encoded: Sequence[bytes]) -> tuple[bytes, dict[str, str],
-                                                                                         list[bytes]]:
-        payload = json.dumps(ga4.request_body(messages), separators=(",", ":")).encode("utf-8")
-        body, headers = _compressed(payload)
+    def request(self, messages: Sequence[dict[str, Any]]) -> tuple[bytes, dict[str, str], list[Any]]:
+        payload = ga4.request_body(messages)
+        body, headers = _compressed(to_json(payload).encode("utf-8"))
         return body, headers, [payload]
 
     def describe(self) -> dict[str, Any]:

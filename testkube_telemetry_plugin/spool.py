@@ -49,6 +49,9 @@ class Spool:
     def __init__(self, folder: str) -> None:
         self.folder = folder
         self._lines: dict[str, list[bytes]] = {}
+        self._records: dict[str, list[Any]] = {}
+        self._acks: Optional[dict[str, dict[str, int]]] = None  # kept by a delivery while it runs
+        self._live: Optional[set[str]] = None
 
     def _path(self, name: str) -> str:
         return os.path.join(self.folder, name)
@@ -114,24 +117,20 @@ class Spool:
     def segments(self) -> list[str]:
         """Immutable segments, oldest first; links and anything else planted here are removed."""
         try:
-            names = os.listdir(self.folder)
+            names = [name for name in os.listdir(self.folder) if name.startswith("seg-") or name == CURRENT]
         except OSError:
             return []
         found = []
         for name in names:
-            if not name.startswith("seg-") and name != CURRENT:
-                continue
             try:
                 st = os.lstat(self._path(name))
             except OSError:
                 continue
-            if not stat.S_ISREG(st.st_mode):
-                safefs.remove(self._path(name))  # a link (or anything else): never read, never kept
-                continue
-            if name != CURRENT:
-                if st.st_size == 0:  # holds no record: nothing will ever acknowledge it
-                    safefs.remove(self._path(name))
-                    continue
+            # A link (or anything else) is never read, never kept; nor is an empty segment (it holds no
+            # record, so nothing would ever acknowledge it).
+            if not stat.S_ISREG(st.st_mode) or (name != CURRENT and st.st_size == 0):
+                safefs.remove(self._path(name))
+            elif name != CURRENT:
                 found.append(name)
         return sorted(found)
 
@@ -152,6 +151,8 @@ class Spool:
     def entries(self, include_current: bool = True) -> list[Entry]:
         """Every record, oldest first (what a delivery may send excludes `current`)."""
         self._lines.clear()
+        self._records.clear()
+        self._acks = self._live = None
         names = self.segments() + ([CURRENT] if include_current else [])
         found = []
         for segment in names:
@@ -160,19 +161,36 @@ class Spool:
                 found.append(Entry(segment, index, int(count) if count.isdigit() else 1, len(line) + 1))
         return found
 
-    def load(self, entry: Entry) -> dict[str, Any]:
-        """The record (host, version, events, an opt-out's own id); BadRecord if it is not ours."""
+    def _parsed(self, segment: str) -> list[Any]:
+        """Each line's record as parsed JSON (or the error), the whole segment in one parse when it can."""
         import json
 
+        if segment not in self._records:
+            texts = [line.partition(b"\t")[2] for line in self._read(segment)]
+            try:  # one parse for the segment: ~10x faster than a parse per line
+                values: list[Any] = json.loads(b"[" + b",".join(texts) + b"]", parse_constant=not_json)
+                if len(values) != len(texts):
+                    raise ValueError("a line held more than one value")
+            except (ValueError, RecursionError, MemoryError):
+                values = []
+                for text in texts:  # some line is damaged: find which
+                    try:
+                        values.append(json.loads(text, parse_constant=not_json))
+                    except (ValueError, RecursionError, MemoryError) as exc:
+                        values.append(exc)
+            self._records[segment] = values
+        return self._records[segment]
+
+    def load(self, entry: Entry) -> dict[str, Any]:
+        """The record (host, version, events, an opt-out's own id); BadRecord if it is not ours."""
         lines = self._read(entry.segment)
         if entry.index >= len(lines):
             raise BadRecord("gone")
-        count, _, text = lines[entry.index].partition(b"\t")
-        try:
-            record = checked_record(json.loads(text, parse_constant=not_json))
-        except (ValueError, TypeError, RecursionError, MemoryError):
-            raise BadRecord("not a record") from None
-        if str(len(record["events"])).encode() != count:
+        value = self._parsed(entry.segment)[entry.index]
+        if isinstance(value, BaseException):
+            raise BadRecord("not a record")
+        record = checked_record(value)
+        if str(len(record["events"])).encode() != lines[entry.index].partition(b"\t")[0]:
             raise BadRecord("the event count does not match")
         return record
 
@@ -194,27 +212,38 @@ class Spool:
         return [e for e in self.entries(include_current) if e.index >= acked.get(e.segment, {}).get(sink, 0)]
 
     def acknowledge(self, sink: str, entries: Iterable[Entry], sinks: Iterable[str]) -> None:
-        """`sink` is done with these records (sent, or dropped for good); remove what all sinks are done with."""
+        """`sink` is done with these records (sent, or dropped for good); remove what all sinks are done with.
+
+        Only the holder of the delivery lock acknowledges, so what it read of
+        `.acks` and of the folder stays true while it runs: both are kept.
+        """
         import json
 
-        acks = self.acked()
+        if self._acks is None:
+            self._acks = self.acked()
+        acks = self._acks
         for entry in entries:
             if entry.segment != CURRENT:
                 done = acks.setdefault(entry.segment, {})
                 done[sink] = max(done.get(sink, 0), entry.index + 1)
-        live = set(self.segments())
+        if self._live is None:
+            self._live = set(self.segments())
+        live = self._live
         finished = [segment for segment, done in acks.items() if segment in live
                     and all(done.get(name, 0) >= len(self._read(segment)) for name in sinks)]
         self._remove_segments(finished)
-        kept = {segment: done for segment, done in acks.items() if segment in live and segment not in finished}
+        for segment in [segment for segment in acks if segment not in live or segment in finished]:
+            del acks[segment]
+        live.difference_update(finished)
         # Not synced: a process killed now loses nothing (the kernel has it); a
         # machine that loses power may send an acknowledged batch again.
-        safefs.write_atomic(self._path(ACKS_FILE), json.dumps(kept).encode(), durable=False)
+        safefs.write_atomic(self._path(ACKS_FILE), json.dumps(acks).encode(), durable=False)
 
     def _remove_segments(self, segments: Iterable[str], lock: Optional[int] = None) -> int:
         gone_events = gone_bytes = 0
         for segment in segments:
             lines = self._read(segment)
+            self._records.pop(segment, None)  # parsed once, not needed again
             if safefs.remove(self._path(segment)):
                 gone_events += sum(int(c) if (c := line.partition(b"\t")[0]).isdigit() else 1 for line in lines)
                 gone_bytes += sum(len(line) + 1 for line in lines)
