@@ -40,6 +40,14 @@ def _deliverable(settings: Settings, spool: Spool) -> bool:
     )
 
 
+def _still_on(host: Host) -> bool:
+    """Whether telemetry is still on, cheaply: a lingering flusher asks ten times a second,
+    on a machine where the user's commands run, so it reads the config's summary, not the TOML."""
+    from .fastpath import quick_settings
+
+    return quick_settings(host, os.environ).decision.enabled
+
+
 def _work(host: Host, spool: Spool, soft_deadline: float) -> bool:
     """Deliver while there is work; True when telemetry was turned off (nothing more to do)."""
     from .delivery import deliver
@@ -56,13 +64,13 @@ def _work(host: Host, spool: Spool, soft_deadline: float) -> bool:
                 purge_after_opt_out(settings)
             return True
         if _deliverable(settings, spool):
-            deliver(settings, soft_deadline, still_enabled=lambda: load_settings(host, cwd=folder).enabled)
+            deliver(settings, soft_deadline, still_enabled=lambda: _still_on(host))
             continue
         seen = spool.counts()
         idle_until = time.monotonic() + IDLE_S
         while time.monotonic() < min(idle_until, soft_deadline):
             time.sleep(POLL_S)
-            if spool.counts() != seen or not load_settings(host, cwd=folder).enabled:
+            if spool.counts() != seen or not _still_on(host):
                 break
         else:
             return False
