@@ -10,11 +10,11 @@ is for editing, and for reading on Pythons before 3.11.
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping, Optional
+from typing import Any, Optional
 
 from . import safefs
+from .decision import ConfigFile
 from .host import CONSENT_MODES
-from .values import Value
 
 TABLE = "telemetry"
 MAX_CONFIG_BYTES = 1024 * 1024
@@ -22,19 +22,6 @@ DELIVERY_MODES = ("background", "inline")
 SINK_KEYS = ("segment_url", "segment_write_key", "ga_url", "ga_measurement_id", "ga_api_secret")
 STRING_KEYS = ("anonymous_id", "salt", "consent", "delivery", *SINK_KEYS)
 CHOICES = {"consent": CONSENT_MODES, "delivery": DELIVERY_MODES}
-
-
-class ConfigFile(Value):
-    """One TOML file's `[telemetry]` table, or why it could not be used."""
-
-    __slots__ = ("path", "exists", "table", "problem")
-
-    def __init__(self, path: str, exists: bool = False, table: Optional[Mapping[str, Any]] = None,
-                 problem: Optional[str] = None) -> None:
-        self.path = path
-        self.exists = exists
-        self.table: Mapping[str, Any] = {} if table is None else table
-        self.problem = problem
 
 
 _HEADER = re.compile(r"^\s*\[\[?([^\]]*)\]")

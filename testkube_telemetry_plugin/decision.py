@@ -10,13 +10,26 @@ only when something is delivered or shown.
 from __future__ import annotations
 
 import os
-from typing import Mapping, Optional
+from typing import Any, Mapping, Optional
 
 from . import safefs
-from .config_read import ConfigFile
 from .host import Host, Paths
 from .switches import disabling_env, env_flag
 from .values import Value
+
+
+class ConfigFile(Value):
+    """One TOML file's `[telemetry]` table, or why it could not be used."""
+
+    __slots__ = ("path", "exists", "table", "problem")
+
+    def __init__(self, path: str, exists: bool = False, table: Optional[Mapping[str, Any]] = None,
+                 problem: Optional[str] = None) -> None:
+        self.path = path
+        self.exists = exists
+        self.table: Mapping[str, Any] = {} if table is None else table
+        self.problem = problem
+
 
 DEFAULT_DEADLINE_S = 2.0
 

@@ -14,8 +14,8 @@ import os
 from typing import Mapping, Optional
 
 from . import safefs
-from .config_read import ConfigFile, read_config
 from .decision import (
+    ConfigFile,
     Decision,
     consent_of,
     deadline_of,
@@ -107,6 +107,8 @@ def user_summary(paths: Paths) -> Summary:
             return known
     except (OSError, ValueError):
         pass
+    from .config_read import read_config  # only when the config changed since the summary
+
     config = read_config(paths.config)
     try:
         safefs.private_dir(paths.cache)
@@ -125,7 +127,11 @@ def quick_settings(host: Host, env: Mapping[str, str]) -> Quick:
     """The decision and delivery settings, reading as little as possible."""
     paths = paths_of(host)
     project_path = find_project_file(paths.project_file_name)
-    project = read_config(project_path) if project_path is not None else None
+    project = None
+    if project_path is not None:
+        from .config_read import read_config
+
+        project = read_config(project_path)
     home_issue = home_problem(paths)
     summary = user_summary(paths) if home_issue is None else Summary(ConfigFile(paths.config), False, False)
     user, has_id, user_collector = summary.config, summary.has_id, summary.has_collector

@@ -12,8 +12,9 @@ from __future__ import annotations
 import time
 from typing import Optional
 
+from .state import BACKOFF_MAX_S
+
 BACKOFF_BASE_S = 2.0
-BACKOFF_MAX_S = 3600.0  # an offline machine tries at most hourly
 DELIVERED, RETRY, DROP = "delivered", "retry", "drop"
 
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 import os
 from typing import Mapping, NamedTuple, Optional
 
-from .config_read import SINK_KEYS, ConfigFile, read_config
+from .config_read import SINK_KEYS, read_config
 from .decision import (
+    ConfigFile,
     Decision,
     consent_of,
     deadline_of,

@@ -15,9 +15,9 @@ from contextlib import contextmanager
 from typing import Any, Iterator, Optional
 
 from . import locking, safefs
-from .retry import BACKOFF_MAX_S
 from .values import Value
 
+BACKOFF_MAX_S = 3600.0  # the longest pause a collector imposes: an offline machine tries at most hourly
 STATE_FILE = "state.json"
 DAY_MARKER = "heartbeat-day"
 RETRY_MARKER = "retry-at"

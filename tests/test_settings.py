@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import run_testkube
 
-from testkube_telemetry_plugin import anonymous_id, fastpath, settings
+from testkube_telemetry_plugin import anonymous_id, config_read, fastpath, settings
 from testkube_telemetry_plugin.cli import TESTKUBE
 from testkube_telemetry_plugin.host import Host, Telemetry
 
@@ -373,7 +373,7 @@ def test_summary_is_reused_while_unchanged_and_holds_nothing_secret(isolated, mo
         raise AssertionError("parsed again although the file did not change")
 
     with monkeypatch.context() as patched:
-        patched.setattr(fastpath, "read_config", no_parse)
+        patched.setattr(config_read, "read_config", no_parse)
         assert fastpath.user_summary(fastpath.paths_of(TESTKUBE)).config.table == {"enabled": True}
     path.write_text("[telemetry]\nenabled = false\n" + " " * (len(path.read_text()) - 29))  # same size
     assert fastpath.user_summary(fastpath.paths_of(TESTKUBE)).config.table == {"enabled": False}
