@@ -9,9 +9,8 @@ one unlink, once every collector has all of it.  The lock file `.count` also
 holds the running totals, so the cap (events, bytes) is checked without
 listing or reading anything; when it is passed the oldest segment goes.
 
-A line is `<events>\\t<record as JSON>` (the count lets the cap and `status`
-count without parsing), written with `events.to_json`: no `json` import on a
-command's path.
+A line is `<events>\\t<record as JSON>`, written with `events.to_json` (no
+`json` import on a command's path); the count lets the cap count without parsing.
 """
 
 from __future__ import annotations
