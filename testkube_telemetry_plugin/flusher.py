@@ -24,6 +24,7 @@ SOFT_LIFETIME_S = 20.0  # no new batch is started after this
 HARD_LIMIT_S = 30.0  # the process is gone by then, whatever the network does
 IDLE_S = 3.0  # stay this long for more events before exiting
 POLL_S = 0.1
+FIRST_CLAIM_WAIT_S = 5.0  # a flusher started while another process delivers waits this long, then leaves
 MAX_LOG_BYTES = 64 * 1024
 
 
@@ -82,10 +83,12 @@ def run(host: Host) -> None:
     paths = paths_of(host)
     spool = Spool(os.path.join(paths.telemetry, "spool"))
     soft_deadline = time.monotonic() + SOFT_LIFETIME_S
+    wait_s = FIRST_CLAIM_WAIT_S  # `disable` may start us while its own try still holds the lock
     while True:
         if home_problem(paths) is not None:
             return  # not even the lock is opened through a folder we do not trust
-        fd = claim_delivery(paths)
+        fd = claim_delivery(paths, wait_s)
+        wait_s = 0.0
         if fd is None:
             return
         try:

@@ -3,9 +3,10 @@
 As Dart's unified_analytics does: the opt-out event is the last thing sent,
 what was still waiting is deleted rather than sent, and the anonymous id, the
 salt, the sent log and every cache go.  If a flusher is busy, `disable` waits
-for it within the inline deadline; if it is still busy (a slow collector), the
-event is handed to it: a flusher that finds telemetry off sends only the
-opt-out record, then clears everything.
+for it within the inline deadline; if the event is still not confirmed then (a
+busy flusher, a slow collector), it is handed to a background flusher: one
+that finds telemetry off tries the opt-out record once, then clears
+everything, so the id is gone within its lifetime either way.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ def holds_opt_out(spool: Spool) -> bool:
 def send_opt_out(before: Settings, scope: str, purge: bool) -> Optional[str]:
     """Queue and deliver the opt-out event; returns what to tell the user, if anything. Never raises."""
     from .debug import print_events
-    from .scheduler import deliver_inline, flusher_running
+    from .scheduler import deliver_inline, start_flusher
 
     paths = before.paths
     spool = Spool(os.path.join(paths.telemetry, "spool"))
@@ -52,10 +53,11 @@ def send_opt_out(before: Settings, scope: str, purge: bool) -> Optional[str]:
                 print_events(record, before.anonymous_id)
             else:
                 spool.append(record)
-                delivered = deliver_inline(host, before.deadline_s, wait_for_lock_s=before.deadline_s * 0.75,
-                                           respect_backoff=False, ignore_disabled=True)
-                if not delivered and flusher_running(paths):
-                    note = "The opt-out event is handed to the running flusher, which then clears what is left."
+                deliver_inline(host, before.deadline_s, wait_for_lock_s=before.deadline_s * 0.75,
+                               respect_backoff=False, ignore_disabled=True)
+                if holds_opt_out(Spool(spool.folder)):  # not confirmed in time: a flusher tries, then clears up
+                    start_flusher(host, paths)
+                    note = "The opt-out event is handed to a background flusher, which then clears what is left."
     except Exception:
         pass  # opting out must succeed even when the network does not
     if purge and note is None:
