@@ -30,6 +30,7 @@ class Collector:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
             disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms delayed-ACK stall
+            timeout = 15  # a client that keeps an idle connection open (a lingering flusher) frees its thread
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -76,6 +77,9 @@ class Collector:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
+        # server_close() would otherwise join every handler thread, and one waiting on a
+        # keep-alive connection that a lingering flusher holds open would stall the test's teardown.
+        self.server.block_on_close = False
         # Polled every 50 ms: shutdown() waits one poll, and every collector test pays it.
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 

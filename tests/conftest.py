@@ -9,6 +9,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,25 @@ from collector import Collector  # noqa: E402
 hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     hypothesis_settings.load_profile("ci")
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Any:
+    """A test that hangs (a stuck thread, a teardown waiting forever) ends the run.
+
+    pytest's `faulthandler_timeout` prints every thread's traceback; a moment later
+    this ends the process, so CI fails in minutes instead of stalling until its limit.
+    """
+    limit = float(item.config.getini("faulthandler_timeout") or 0)
+    watchdog = threading.Timer(limit + 2, os._exit, args=(3,)) if limit else None
+    if watchdog:
+        watchdog.daemon = True
+        watchdog.start()
+    try:
+        yield
+    finally:
+        if watchdog:
+            watchdog.cancel()
+
 
 PLUGINS_SRC = Path(__file__).parent / "plugins"
 DEAD_URL = "http://127.0.0.1:9"  # discard port: connection refused at once

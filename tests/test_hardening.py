@@ -678,6 +678,11 @@ class RawCollector:
         self.written += len(data)
 
     def close(self) -> None:
+        # close() alone leaves the accepting thread blocked in accept() for the rest of the run
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         self.sock.close()
 
 
