@@ -3,12 +3,14 @@ internet, and helpers that install plugins through real entry points."""
 
 from __future__ import annotations
 
+import atexit
 import ipaddress
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,13 @@ from testkube_telemetry_plugin.spool import Spool
 
 sys.path.insert(0, str(Path(__file__).parent))
 from collector import Collector  # noqa: E402
+
+# Test modules build CLIs while they are collected, before any fixture runs: even
+# then, nothing may touch the real ~/.testkube or ~/.cache.
+_COLLECTION_HOME = tempfile.mkdtemp(prefix="testkube-tests-")
+atexit.register(shutil.rmtree, _COLLECTION_HOME, True)
+os.environ["TESTKUBE_HOME"] = os.path.join(_COLLECTION_HOME, "home")
+os.environ["XDG_CACHE_HOME"] = os.path.join(_COLLECTION_HOME, "xdg-cache")
 
 # CI runs the same examples every time (a failure there is reproducible here with
 # CI=true); local runs explore new ones.
