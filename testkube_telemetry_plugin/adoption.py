@@ -14,8 +14,8 @@ a context of its own).  A unit in which no command ran, a usage error or
 
 from __future__ import annotations
 
-import contextvars
 import functools
+import threading
 import time
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
@@ -52,20 +52,34 @@ class Unit:
             self.exception = exc
 
 
-_units: contextvars.ContextVar[tuple[Unit, ...]] = contextvars.ContextVar("hooked_units", default=())
+class _Running(threading.local):
+    """The units now running, innermost last, per thread.
+
+    A thread-local rather than a ContextVar: `contextvars` is one more
+    extension module every command would load, and a CLI runs one command
+    at a time per thread.
+    """
+
+    units: tuple[Unit, ...] = ()
+
+
+_running = _Running()
 
 
 def current_unit() -> Optional[Unit]:
-    units = _units.get()
+    units = _running.units
     return units[-1] if units else None
 
 
-def push(unit: Unit) -> contextvars.Token[tuple[Unit, ...]]:
-    return _units.set((*_units.get(), unit))
+def push(unit: Unit) -> tuple[Unit, ...]:
+    """Make `unit` the current one; returns what `pop` restores."""
+    previous = _running.units
+    _running.units = (*previous, unit)
+    return previous
 
 
-def pop(token: contextvars.Token[tuple[Unit, ...]]) -> None:
-    _units.reset(token)
+def pop(previous: tuple[Unit, ...]) -> None:
+    _running.units = previous
 
 
 def exit_status(code: object) -> int:

@@ -11,7 +11,6 @@ file is plain text, parsed with `str.split`, so reading it imports nothing.
 
 from __future__ import annotations
 
-import binascii
 import os
 import sys
 from typing import Optional
@@ -66,7 +65,7 @@ def scan(group: str) -> list[PluginEntry]:
 
 def _slot(cache_dir: str, group: str, key: str) -> str:
     safe = "".join(ch if ch.isalnum() else "_" for ch in group)[:60]
-    return os.path.join(cache_dir, f"{safe}-{binascii.crc32(key.encode('utf-8')):08x}.entry-points")
+    return os.path.join(cache_dir, f"{safe}-{safefs.checksum(key.encode('utf-8')):016x}.entry-points")
 
 
 def _read(path: str, key: str) -> Optional[list[PluginEntry]]:

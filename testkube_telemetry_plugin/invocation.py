@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import contextvars
+import threading
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from .values import Value
@@ -114,19 +114,26 @@ class Outcome(Value):
         return "error"
 
 
-_current: contextvars.ContextVar[Optional[Invocation]] = contextvars.ContextVar(
-    "hooked_invocation", default=None
-)
+class _Current(threading.local):
+    """The invocation now running, per thread (see `adoption._Running` for why not a ContextVar)."""
+
+    invocation: Optional[Invocation] = None
+
+
+_current = _Current()
 
 
 def current_invocation() -> Optional[Invocation]:
     """The invocation of the command now running, or None outside one."""
-    return _current.get()
+    return _current.invocation
 
 
-def _set_current(invocation: Optional[Invocation]) -> contextvars.Token[Optional[Invocation]]:
-    return _current.set(invocation)
+def _set_current(invocation: Optional[Invocation]) -> Optional[Invocation]:
+    """Make `invocation` the current one; returns what `_reset_current` restores."""
+    previous = _current.invocation
+    _current.invocation = invocation
+    return previous
 
 
-def _reset_current(token: contextvars.Token[Optional[Invocation]]) -> None:
-    _current.reset(token)
+def _reset_current(previous: Optional[Invocation]) -> None:
+    _current.invocation = previous

@@ -33,6 +33,7 @@ from hypothesis import strategies as st
 
 from testkube_telemetry_plugin.cli import TESTKUBE, make_cli
 from testkube_telemetry_plugin.notice import notice_text
+from testkube_telemetry_plugin.safefs import sealed, unsealed
 from testkube_telemetry_plugin.spool import Spool
 from testkube_telemetry_plugin.state import load as load_state
 
@@ -998,6 +999,20 @@ def test_a_config_summary_damaged_after_its_key_never_turns_telemetry_on(site, i
     summary.write_bytes(good.replace(b"\nenabled=False\n", b"\nenabled=True\n"))  # the key line is intact
     assert invoke(make_cli(), runner, ["ends", "ok"])[:2] == (0, "ok 1\n")
     assert collector.requests == [] and not (telemetry_dir(isolated) / "spool").exists()
+
+
+@settings(max_examples=300)
+@given(data=st.binary(max_size=2048), where=st.integers(min_value=0), flip=st.integers(min_value=1, max_value=255),
+       cut=st.integers(min_value=1))
+def test_a_sealed_cache_is_trusted_only_whole_and_unchanged(data, where, flip, cut) -> None:
+    """Every cache goes through the seal: one changed byte, a torn copy or a stray byte is never believed."""
+    seal = sealed(data)
+    assert unsealed(seal) == data
+    at = where % len(seal)
+    changed = seal[:at] + bytes([seal[at] ^ flip]) + seal[at + 1:]
+    assert unsealed(changed) is None
+    assert unsealed(seal[:len(seal) - 1 - cut % len(seal)]) is None  # torn anywhere
+    assert unsealed(b"\x00" + seal) is None and unsealed(seal + b"\n") is None
 
 
 FIFO_TARGETS = sorted(set(LINK_TARGETS) - FOLDERS - {"config.lock"} | {"config.lock"})
