@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
 from pathlib import Path
 
 import click
@@ -97,6 +98,26 @@ def test_facts_set_by_a_command_reach_the_post_hook(cli, runner) -> None:
     assert result.exit_code == 0
     assert sample_plugin.CALLS[-1][1]["facts"] == {"steps": 4}
     assert current_invocation() is None  # nothing leaks out of the run
+
+
+def test_current_invocation_is_the_running_commands_in_its_thread_only(runner) -> None:
+    seen: dict[str, object] = {}
+
+    @click.group(cls=HookedGroup, name="threads")
+    def root() -> None:
+        pass
+
+    @root.command()
+    def work() -> None:
+        seen["command"] = current_invocation()
+        worker = threading.Thread(target=lambda: seen.__setitem__("thread", current_invocation()))
+        worker.start()
+        worker.join()
+
+    assert runner.invoke(root, ["work"]).exit_code == 0
+    assert seen["command"] is not None and seen["command"].command_path == ("threads", "work")  # type: ignore[attr-defined]
+    assert seen["thread"] is None
+    assert current_invocation() is None
 
 
 def test_help_lists_every_plugin_command(site: Path) -> None:
