@@ -233,6 +233,17 @@ def test_notice_is_shown_once_on_stderr_never_stdout(site) -> None:
     assert (second.stdout, second.stderr) == ("ok 1\n", "")
 
 
+def test_the_notice_comes_again_only_with_a_new_id_after_disable_and_enable(site) -> None:
+    assert "collects anonymous usage data" in run_testkube("ends", "ok").stderr
+    assert run_testkube("ends", "ok").stderr == ""
+    assert run_testkube("disable", "telemetry").returncode == 0
+    assert run_testkube("ends", "ok").stderr == ""  # off: nothing to announce
+    assert run_testkube("enable", "telemetry").returncode == 0
+    again = run_testkube("ends", "ok")
+    assert again.stdout == "ok 1\n" and "collects anonymous usage data" in again.stderr
+    assert run_testkube("ends", "ok").stderr == ""
+
+
 def test_no_notice_when_disabled(site) -> None:
     result = run_testkube("ends", "ok", env={"DO_NOT_TRACK": "1"})
     assert (result.stdout, result.stderr) == ("ok 1\n", "")
