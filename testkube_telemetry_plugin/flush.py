@@ -44,7 +44,7 @@ def flush_now(settings: Settings, timeout_s: float) -> int:
     started = time.monotonic()
     deadline = started + timeout_s
     try:
-        fd = claim_delivery(settings.paths, min(2.0, timeout_s))
+        fd = claim_delivery(settings.paths, min(0.5, timeout_s))  # then say what it waits for
         if fd is None:
             click.echo("Waiting for the background flusher to finish...", err=True)
             fd = claim_delivery(settings.paths, max(0.0, deadline - time.monotonic()))

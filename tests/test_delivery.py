@@ -370,3 +370,33 @@ def test_flush_shows_progress_on_a_terminal_even_for_a_few_events(site, isolated
     assert process.returncode == 0, seen
     assert b"Waiting for segment" in seen and b"Sending: 0/3 events" in seen
     assert b"segment: 3 sent" in out
+
+
+HOLD_LOCK = """
+import sys, time
+from testkube_telemetry_plugin import locking
+fd = locking.acquire(sys.argv[1])
+print("held", flush=True)
+time.sleep(float(sys.argv[2]))
+"""
+
+
+def test_flush_says_it_waits_for_a_background_flusher_then_gives_up_at_its_timeout(site, collector, isolated) -> None:
+    with_id(isolated)
+    spool_events(isolated, 3)
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(isolated / "telemetry" / "flusher.lock"), "30"],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        result = run_testkube("telemetry", "flush", "--timeout", "1.5")
+        assert result.returncode == 1
+        assert result.stderr.splitlines() == [
+            "Waiting for the background flusher to finish...",
+            "A background flusher is still delivering after 1.5 s; try again later.",
+        ]
+        assert collector.requests == []
+    finally:
+        holder.kill()
+        holder.communicate()
+    assert run_testkube("telemetry", "flush").returncode == 0
+    assert len(collector.messages()) == 3
