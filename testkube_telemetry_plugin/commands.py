@@ -130,7 +130,7 @@ def build_commands(bound: Host) -> list[click.Command]:
         if not current.enabled:
             click.echo(f"Telemetry is off ({current.decision.reason}); no id is kept or created.")
             return
-        spool = Spool(os.path.join(current.paths.telemetry, "spool"))
+        spool = Spool(current.paths.spool)
         dropped = sum(entry.events for entry in spool.entries())
         try:
             new_id, _, _ = ensure_anonymous_id(current.paths.config, current.paths.config_lock,

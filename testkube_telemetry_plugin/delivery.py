@@ -132,7 +132,7 @@ class _Run:
                  on_progress: Optional[Callable[[int], None]]) -> None:
         self.settings = settings
         self.folder = settings.paths.telemetry
-        self.spool = Spool(f"{self.folder}/spool")
+        self.spool = Spool(settings.paths.spool)
         self.deadline = deadline
         self.attempts = attempts
         self.still_enabled = still_enabled

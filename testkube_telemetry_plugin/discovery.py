@@ -87,8 +87,8 @@ def _read(path: str, key: str) -> Optional[list[PluginEntry]]:
 
 
 def _write(cache_dir: str, path: str, key: str, entries: list[PluginEntry]) -> None:
-    lines = [key] + ["\t".join(entry.fields()) for entry in entries
-                     if not any("\t" in f or "\n" in f for f in entry.fields())]
+    rows = [entry.fields() for entry in entries]
+    lines = [key] + ["\t".join(row) for row in rows if not any("\t" in f or "\n" in f for f in row)]
     try:
         safefs.private_dir(os.path.dirname(cache_dir))  # the home: a link there would lead elsewhere
         safefs.private_dir(cache_dir)

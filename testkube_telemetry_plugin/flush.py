@@ -33,7 +33,7 @@ def flush_now(settings: Settings, timeout_s: float) -> int:
         click.echo("Telemetry debug mode is on: events are printed, never sent.")
         return 0
     sinks = sinks_for(settings)
-    spool = Spool(f"{settings.paths.telemetry}/spool")
+    spool = Spool(settings.paths.spool)
     total = sum(sum(e.events for e in spool.pending_for(sink.name)) for sink in sinks)
     if not sinks:
         click.echo("No collector is configured: events stay on this machine.")

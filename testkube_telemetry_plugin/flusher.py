@@ -81,7 +81,7 @@ def _work(host: Host, spool: Spool, soft_deadline: float) -> bool:
 def run(host: Host) -> None:
     """Deliver until the spool stays empty for IDLE_S or the lifetime is over."""
     paths = paths_of(host)
-    spool = Spool(os.path.join(paths.telemetry, "spool"))
+    spool = Spool(paths.spool)
     soft_deadline = time.monotonic() + SOFT_LIFETIME_S
     wait_s = FIRST_CLAIM_WAIT_S  # `disable` may start us while its own try still holds the lock
     while True:

@@ -19,7 +19,7 @@ import click
 
 from . import adoption
 from .discovery import PluginEntry, discover, load
-from .host import Host
+from .host import Host, paths_of
 from .invocation import Invocation, _reset_current, _set_current
 from .pluginmanager import IsolatingPluginManager
 
@@ -130,7 +130,7 @@ class HookedGroup(click.Group):
 
     def _cache_dir(self) -> str:
         if self.host_declared:
-            return os.path.join(self.host.home_dir(), "cache")
+            return paths_of(self.host).cache
         base = os.environ.get("XDG_CACHE_HOME", "").strip() or os.path.join(os.path.expanduser("~"), ".cache")
         # The user's own choice of cache folder, links resolved: discovery follows no link.
         return os.path.join(os.path.realpath(base), "click-plugin-hooks")
@@ -251,7 +251,6 @@ class HookedGroup(click.Group):
             state["_hooked_running"], state["_hooked_argv"] = running, argv
             if token is not None:
                 adoption.pop(token)
-                outer = adoption.current_unit()
                 if line is not None and outer is not None:
                     outer.failures.extend(line.failures)
 

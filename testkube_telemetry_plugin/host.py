@@ -118,10 +118,6 @@ class Host:
             return os.path.expanduser(self.home)
         return os.path.join(os.path.expanduser("~"), "." + self.stem)
 
-    def paths(self) -> Paths:
-        """Where the telemetry plugin keeps this host's files."""
-        return Paths(self.home_dir(), f".{self.stem}.toml")
-
 
 class Paths(Value):
     """The host's home folder and what lives in it."""
@@ -155,4 +151,5 @@ class Paths(Value):
 
 
 def paths_of(host: Host) -> Paths:
-    return host.paths()
+    """Where the telemetry plugin keeps this host's files."""
+    return Paths(host.home_dir(), f".{host.stem}.toml")

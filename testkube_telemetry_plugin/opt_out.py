@@ -39,7 +39,7 @@ def send_opt_out(before: Settings, scope: str, purge: bool) -> Optional[str]:
     from .scheduler import deliver_inline, start_flusher
 
     paths = before.paths
-    spool = Spool(os.path.join(paths.telemetry, "spool"))
+    spool = Spool(paths.spool)
     purge = purge and before.home_issue is None  # never delete through a folder we do not trust
     note = None
     try:

@@ -142,7 +142,7 @@ def record(host: Host, quick: Quick, make_events: Callable[[Keyed], EventPairs],
     pairs: EventPairs = ([(INSTALL, {})] if created else []) + make_events(keyed)
     events = [new_event(event_name(host, name), {**base, **props}) for name, props in pairs]
     folder = safefs.private_dir(paths.telemetry)
-    spool = Spool(os.path.join(folder, "spool"))
+    spool = Spool(paths.spool)
     today = time.strftime("%Y-%m-%d", time.gmtime())
     dropped = -1
     if state_module.heartbeat_day(folder) != today:

@@ -12,7 +12,6 @@ back-off as every other event.
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import threading
@@ -73,7 +72,7 @@ def send_heartbeat(host: Host, cluster_id: Optional[str] = None, deadline_s: flo
 
         print_events(record, anonymous_id)
         return message
-    spool = Spool(os.path.join(settings.paths.telemetry, "spool"))
+    spool = Spool(settings.paths.spool)
     state_module.add_count(settings.paths.telemetry, "dropped_spool", spool.append(record))
     deliver_inline(host, deadline_s, wait_for_lock_s=min(2.0, deadline_s))
     return message

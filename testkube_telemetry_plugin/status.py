@@ -7,7 +7,6 @@ key, API secret) are never printed, only whether they are set.
 
 from __future__ import annotations
 
-import os
 import time
 from typing import Any, Optional
 
@@ -46,7 +45,7 @@ def collectors(settings: Settings, spool: Spool) -> dict[str, dict[str, Any]]:
 
 def status_data(settings: Settings) -> dict[str, Any]:
     """What `status --json` prints."""
-    spool = Spool(os.path.join(settings.paths.telemetry, "spool"))
+    spool = Spool(settings.paths.spool)
     trusted = settings.home_issue is None
     counters = state_module.load(settings.paths.telemetry).counters if trusted else {}
     return {
@@ -99,7 +98,7 @@ def show_data(settings: Settings) -> dict[str, Any]:
     folder = settings.paths.telemetry
     if settings.home_issue is not None:
         return {"pending": [], "sent": []}  # nothing is read through a folder we do not trust
-    spool = Spool(os.path.join(folder, "spool"))
+    spool = Spool(settings.paths.spool)
     pending = []
     for entry in spool.entries():
         try:
