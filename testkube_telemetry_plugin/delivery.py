@@ -78,6 +78,11 @@ def _note(folder: str, sink: str, error: Optional[str], retry_after_s: Optional[
     return delay
 
 
+def _passed_by_another(spool: Spool, entry: Entry, sink: str) -> bool:
+    done = spool.acked().get(entry.segment, {})
+    return any(count > entry.index for name, count in done.items() if name != sink)
+
+
 def _next_batch(spool: Spool, sink: Sink, entries: list[Entry], anonymous_id: Optional[str],
                 folder: str) -> Optional[Batch]:
     """Whole records, oldest first, up to the sink's limits and one anonymous id.
@@ -97,7 +102,8 @@ def _next_batch(spool: Spool, sink: Sink, entries: list[Entry], anonymous_id: Op
         except BadRecord:
             entries.pop(0)
             skipped.append(entry)
-            corrupt += max(entry.events, 1)
+            if not _passed_by_another(spool, entry, sink.name):  # one damaged record, counted once
+                corrupt += max(entry.events, 1)
             continue
         owner = record.get("anonymousId") or anonymous_id
         if owner is None:

@@ -400,3 +400,20 @@ def test_flush_says_it_waits_for_a_background_flusher_then_gives_up_at_its_timeo
         holder.communicate()
     assert run_testkube("telemetry", "flush").returncode == 0
     assert len(collector.messages()) == 3
+
+
+def test_a_damaged_record_is_counted_once_whatever_the_number_of_collectors(isolated, collector, cli, runner,
+                                                                             monkeypatch) -> None:
+    from testkube_telemetry_plugin.state import load
+
+    monkeypatch.setenv("TESTKUBE_TELEMETRY_GA_URL", collector.url + "/mp/collect")
+    monkeypatch.setenv("TESTKUBE_TELEMETRY_GA_MEASUREMENT_ID", "G-TEST1")
+    with_id(isolated)
+    good = spool_events(isolated, 2)
+    with open(isolated / "telemetry" / "spool" / "current", "ab") as current:
+        current.write(b'1\t{"events": "not a list"}\n')  # a record of the wrong shape, between good ones
+    good += spool_events(isolated, 2)
+    assert runner.invoke(cli, ["telemetry", "flush"]).exit_code == 0
+    assert sorted(m["messageId"] for m in collector.messages()) == sorted(good)
+    assert len(collector.ga_events()) == 4
+    assert load(str(isolated / "telemetry")).counters["dropped_corrupt"] == 1
