@@ -55,8 +55,9 @@ def send_opt_out(before: Settings, scope: str, purge: bool) -> Optional[str]:
                 spool.append(record)
                 deliver_inline(host, before.deadline_s, wait_for_lock_s=before.deadline_s * 0.75,
                                respect_backoff=False, ignore_disabled=True)
-                if holds_opt_out(Spool(spool.folder)):  # not confirmed in time: a flusher tries, then clears up
-                    start_flusher(host, paths)
+                # Not confirmed in time: a flusher tries, then clears up. If none starts, the purge
+                # below removes the record rather than leave the old id on disk.
+                if holds_opt_out(spool) and start_flusher(host, paths):
                     note = "The opt-out event is handed to a background flusher, which then clears what is left."
     except Exception:
         pass  # opting out must succeed even when the network does not

@@ -267,6 +267,31 @@ def test_the_opt_out_event_arrives_while_a_flusher_lingers(site, collector, isol
     assert collector.wait_for(lambda: not (isolated / "telemetry").exists(), 10)
 
 
+def test_an_unconfirmed_opt_out_goes_to_a_flusher_that_clears_up_after_its_try(site, isolated) -> None:
+    assert run_testkube("ends", "ok").returncode == 0  # the collector is down (a refused port)
+    old_id = re.search(r'anonymous_id = "([0-9a-f]{64})"', (isolated / "config.toml").read_text())[1]
+    result = run_testkube("disable", "telemetry")
+    assert result.returncode == 0
+    assert "The opt-out event is handed to a background flusher" in result.stderr
+    deadline = time.monotonic() + 30  # the flusher's own hard limit
+    while (isolated / "telemetry").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not (isolated / "telemetry").exists()
+    assert old_id not in everything_on_disk(isolated)
+
+
+def test_an_opt_out_no_flusher_can_take_is_purged_at_once(cli, runner, isolated, monkeypatch) -> None:
+    from testkube_telemetry_plugin import scheduler
+
+    runner.invoke(cli, ["ends", "ok"])  # the collector is down (a refused port)
+    old_id = re.search(r'anonymous_id = "([0-9a-f]{64})"', (isolated / "config.toml").read_text())[1]
+    monkeypatch.setattr(scheduler, "start_flusher", lambda host, paths: False)  # e.g. no process can start
+    result = runner.invoke(cli, ["disable", "telemetry"])
+    assert result.exit_code == 0 and "background flusher" not in result.stderr
+    assert not (isolated / "telemetry").exists()
+    assert old_id not in everything_on_disk(isolated)
+
+
 def test_a_project_file_cannot_redirect_events_to_its_own_collector(cli, runner, collector, isolated) -> None:
     from collector import Collector
 
