@@ -50,10 +50,9 @@ def record_command(invocation: Invocation, outcome: Outcome) -> None:
             if quick.decision.source == "default" and quick.consent == "opt-in":
                 _maybe_ask_consent(host, quick)
             return
-        from .catalogue import needs_key, rule_for
-
-        keyed = needs_key(rule_for(invocation.subcommand), invocation.facts)
-        record(host, quick, lambda key: command_events(invocation, outcome, key), keyed)
+        rule = catalogue.rule_for(invocation.subcommand)
+        keyed = catalogue.needs_key(rule, invocation.facts)
+        record(host, quick, lambda key: command_events(invocation, outcome, rule, key), keyed)
     except Exception as exc:
         invocation.report(f"telemetry: not recorded: {type(exc).__name__}: {exc}")
 
@@ -76,7 +75,7 @@ def error_details(invocation: Invocation, exception: Optional[BaseException]) ->
 
 
 def command_events(
-    invocation: Invocation, outcome: Outcome, keyed: catalogue.Keyed
+    invocation: Invocation, outcome: Outcome, rule: Optional[catalogue.EventRule], keyed: catalogue.Keyed
 ) -> list[tuple[str, dict[str, Any]]]:
     """(canonical event, properties) pairs for one finished command."""
     path = invocation.subcommand
@@ -85,7 +84,6 @@ def command_events(
         (COMMAND, {"command": command, "exit_code": outcome.exit_code, "status": outcome.status,
                    "duration_ms": round(outcome.duration_ms, 1)})
     ]
-    rule = catalogue.rule_for(path)
     if rule is not None and outcome.status != "usage_error":
         found.append((rule.event, catalogue.properties_for(rule, invocation, outcome, keyed)))
     if outcome.exit_code != 0:

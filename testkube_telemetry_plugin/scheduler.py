@@ -119,7 +119,7 @@ def deliver_inline(
     from .host import paths_of
 
     started = time.monotonic()
-    fd = locking.acquire(lock_path(paths_of(host)), wait_for_lock_s)
+    fd = claim_delivery(paths_of(host), wait_for_lock_s)
     if fd is None:
         return False
     deadline = started + deadline_s
@@ -135,7 +135,7 @@ def deliver_inline(
         except Exception:
             pass  # still spooled; the next command tries again
         finally:
-            locking.release(fd)
+            release_delivery(fd)
 
     # A daemon thread: at the deadline the process exits without waiting for it.
     worker = threading.Thread(target=work, name="telemetry-delivery", daemon=True)
