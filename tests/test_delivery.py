@@ -140,7 +140,7 @@ def test_a_record_waits_for_the_collector_that_failed_and_only_it(isolated, coll
 
 @pytest.mark.parametrize("failure", [("status", 500), ("status", 429, {"Retry-After": "0"}), ("close",),
                                      ("status", 503), ("status", 301, {"Location": "http://127.0.0.1:1/"}),
-                                     ("status", 302), ("status", 304)])
+                                     ("status", 302), ("status", 304), ("status", 408)])
 def test_retryable_answers_lose_nothing_and_redirects_are_never_followed(isolated, collector, cli, runner,
                                                                            failure, connections) -> None:
     with_id(isolated)
@@ -417,3 +417,25 @@ def test_a_damaged_record_is_counted_once_whatever_the_number_of_collectors(isol
     assert sorted(m["messageId"] for m in collector.messages()) == sorted(good)
     assert len(collector.ga_events()) == 4
     assert load(str(isolated / "telemetry")).counters["dropped_corrupt"] == 1
+
+
+def test_past_5_mb_the_spool_drops_its_oldest_events_first(isolated) -> None:
+    from testkube_telemetry_plugin.spool import MAX_BYTES
+
+    ids = spool_events(isolated, 300, pad=20_000)  # about 6 MB of 20 KB events, oldest first
+    spool = Spool(str(isolated / "telemetry" / "spool"))
+    kept = [spool.load(entry)["events"][0]["messageId"] for entry in spool.entries()]
+    assert 200 < len(kept) < 300
+    assert kept == ids[-len(kept):]  # what is gone is the oldest, and nothing else
+    folder = isolated / "telemetry" / "spool"
+    assert sum(p.stat().st_size for p in folder.iterdir() if p.name == "current" or p.name.startswith("seg-")) <= MAX_BYTES
+
+
+def test_flush_names_a_lock_it_refuses_in_one_line(site, collector, isolated) -> None:
+    with_id(isolated)
+    spool_events(isolated, 2)
+    (isolated / "telemetry" / "flusher.lock").mkdir()  # not a file we would lock
+    result = run_testkube("telemetry", "flush", "--timeout", "2")
+    assert result.returncode == 1
+    assert len(result.stderr.splitlines()) == 1 and result.stderr.startswith("Cannot deliver: ")
+    assert "Traceback" not in result.stderr and collector.requests == []
