@@ -13,7 +13,7 @@ import threading
 import time
 import traceback
 
-from . import safefs
+from . import locking, safefs
 from .decision import home_problem
 from .host import Host, paths_of
 from .scheduler import HOST_ENV, claim_delivery, host_from_env, release_delivery
@@ -62,7 +62,10 @@ def _work(host: Host, spool: Spool, soft_deadline: float) -> bool:
         if not settings.enabled:
             if holds_opt_out(spool):  # `disable` left its event to us: send it, then clear up as it would have
                 deliver(settings, soft_deadline, respect_backoff=False)
-                purge_after_opt_out(settings)
+                # Under the lock every settings edit takes: an `enable` since then keeps its new files.
+                with locking.locked(settings.paths.config_lock):
+                    if not load_settings(host, cwd=folder).enabled:
+                        purge_after_opt_out(settings)
             return True
         if _deliverable(settings, spool):
             deliver(settings, soft_deadline, still_enabled=lambda: _still_on(host))

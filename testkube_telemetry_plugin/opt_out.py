@@ -61,17 +61,35 @@ def send_opt_out(before: Settings, scope: str, purge: bool) -> Optional[str]:
                     note = "The opt-out event is handed to a background flusher, which then clears what is left."
     except Exception:
         pass  # opting out must succeed even when the network does not
-    if purge and note is None:
-        purge_after_opt_out(before)
+    if purge:
+        purge_after_opt_out(before, keep_spool=note is not None)
     return note
 
 
-def purge_after_opt_out(settings: Settings) -> None:
-    """Delete every trace of telemetry under the home: records, state, sent log, caches."""
+def purge_after_opt_out(settings: Settings, keep_spool: bool = False) -> None:
+    """Delete every trace of telemetry under the home: records, state, sent log, caches.
+
+    With `keep_spool`, a flusher still has the opt-out event to send: the rest
+    goes now all the same, so an `enable` before that flusher is done starts
+    afresh (a new id's notice and heartbeat) and keeps nothing of the old id.
+    """
     paths = settings.paths
-    shutil.rmtree(paths.telemetry, ignore_errors=True)
+    if keep_spool:
+        try:
+            names = os.listdir(paths.telemetry)
+        except OSError:
+            names = []
+        for name in names:
+            path = os.path.join(paths.telemetry, name)
+            if name in ("spool", "flusher.lock"):
+                continue
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                safefs.remove(path)
+    else:
+        shutil.rmtree(paths.telemetry, ignore_errors=True)
     try:
         forget_summary(paths)
     except OSError:
         pass
-    safefs.remove(os.path.join(paths.cache, "config-summary"))
