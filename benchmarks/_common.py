@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import py_compile
 import shutil
 import socket
 import statistics
@@ -85,8 +86,12 @@ def plugin_site() -> str:
         handle.write("Metadata-Version: 2.1\nName: bench-plugin\nVersion: 1.0\n")
     with open(os.path.join(info, "entry_points.txt"), "w") as handle:
         handle.write("[testkube.plugins]\nbench = bench_plugin\n")
-    with open(os.path.join(site, "bench_plugin.py"), "w") as handle:
+    module = os.path.join(site, "bench_plugin.py")
+    with open(module, "w") as handle:
         handle.write(PLUGIN_MODULE)
+    # pip byte-compiles what it installs; without this (and with PYTHONDONTWRITEBYTECODE
+    # set, as on CI machines) every run would compile the plugin from source.
+    py_compile.compile(module, doraise=True)
     return site
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import sys
+from types import ModuleType
 from typing import Any, Callable, Optional
 
 import pluggy
@@ -24,6 +25,13 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+def _not_a_hook(namespace: object, name: str) -> bool:
+    if type(namespace) is not ModuleType:
+        return False
+    value = vars(namespace).get(name)
+    return not callable(value) and not isinstance(value, (classmethod, staticmethod))
+
+
 class IsolatingPluginManager(pluggy.PluginManager):
     """`pluggy.PluginManager` for the contract's hooks, with each plugin isolated."""
 
@@ -31,6 +39,20 @@ class IsolatingPluginManager(pluggy.PluginManager):
         super().__init__(hookspecs.PROJECT_NAME)
         self.add_hookspecs(hookspecs)
         self._on_failure = on_failure
+
+    # pluggy looks at every name a plugin module holds with `inspect.getattr_static`,
+    # dunders included, on every command.  A module's value that cannot be called
+    # cannot be a hook, so it is passed over before that (pluggy's documented
+    # override points; anything callable, and any class or instance, still goes to pluggy).
+    def parse_hookimpl_opts(self, plugin: Any, name: str) -> Any:
+        if _not_a_hook(plugin, name):
+            return None
+        return super().parse_hookimpl_opts(plugin, name)
+
+    def parse_hookspec_opts(self, module_or_class: Any, name: str) -> Any:
+        if _not_a_hook(module_or_class, name):
+            return None
+        return super().parse_hookspec_opts(module_or_class, name)
 
     def register(self, plugin: object, name: Optional[str] = None) -> Optional[str]:
         registered = super().register(plugin, name)

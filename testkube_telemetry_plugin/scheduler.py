@@ -40,10 +40,10 @@ def release_delivery(fd: int) -> None:
 
 
 def host_to_env(host: Host) -> str:
-    import json  # only when a flusher starts
+    from .events import to_json  # `json` itself is not imported on a command's path
 
     telemetry = host.telemetry.as_dict() if host.telemetry else None
-    return json.dumps({"name": host.display_name, "version": host.version, "plugin_group": host.plugin_group,
+    return to_json({"name": host.display_name, "version": host.version, "plugin_group": host.plugin_group,
                        "env_prefix": host.env_prefix, "home": host.home, "telemetry": telemetry})
 
 

@@ -254,3 +254,41 @@ def test_hooks_do_not_fire_during_shell_completion(cli, runner) -> None:
     completed = {line.split(",", 1)[1] for line in result.stdout.splitlines()}
     assert {"ends", "echo-plugin", "enable"} <= completed  # plugin commands complete, with no hook fired
 
+
+
+def test_a_plugin_module_registers_exactly_its_marked_functions() -> None:
+    """The manager passes over a module's values that cannot be hooks before pluggy looks at them:
+    every marked function must still be found, from a module or a class, and nothing else."""
+    import types
+
+    from testkube_telemetry_plugin.pluginmanager import IsolatingPluginManager
+
+    calls: list[str] = []
+
+    class CallableThing:
+        def __call__(self, invocation, outcome) -> None:
+            calls.append("not a hook")
+
+    @hookimpl
+    def testkube_post_command(invocation, outcome) -> None:
+        calls.append("module hook")
+
+    module = types.ModuleType("crowded_plugin")
+    module.__dict__.update(
+        testkube_post_command=testkube_post_command, testkube_pre_command=CallableThing(), settings={"a": 1},
+        name="crowded", json=json, CallableThing=CallableThing, hookimpl=hookimpl,
+    )
+
+    class ClassPlugin:
+        @hookimpl
+        def testkube_post_command(self, invocation, outcome) -> None:
+            calls.append("class hook")
+
+    manager = IsolatingPluginManager(on_failure=calls.append)
+    manager.register(module, name="crowded")
+    manager.register(ClassPlugin(), name="class")
+    names = {impl.plugin_name: impl.function.__name__ for impl in manager.hook.testkube_post_command.get_hookimpls()}
+    assert names == {"crowded": "testkube_post_command", "class": "testkube_post_command"}
+    assert manager.hook.testkube_pre_command.get_hookimpls() == []
+    manager.call("testkube_post_command", invocation=None, outcome=None)
+    assert sorted(calls) == ["class hook", "module hook"]
