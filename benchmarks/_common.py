@@ -155,10 +155,16 @@ class _Healthy(BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
         type(self).received += 1
+        self._answer(b"{}")
+
+    def do_GET(self) -> None:  # noqa: N802
+        self._answer(str(type(self).received).encode())  # how many requests arrived, for a collector_process
+
+    def _answer(self, body: bytes) -> None:
         self.send_response(200)
-        self.send_header("Content-Length", "2")
+        self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(b"{}")
+        self.wfile.write(body)
 
 
 def healthy_collector() -> tuple[str, ThreadingHTTPServer]:
@@ -166,6 +172,31 @@ def healthy_collector() -> tuple[str, ThreadingHTTPServer]:
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return f"http://127.0.0.1:{server.server_address[1]}", server
+
+
+class CollectorProcess:
+    """A healthy collector in a process of its own, as a real one is: it shares no GIL with a client."""
+
+    def __init__(self) -> None:
+        code = ("import sys; sys.path.insert(0, sys.argv[1]); from _common import healthy_collector; "
+                "print(healthy_collector()[0], flush=True); sys.stdin.read()")
+        self._process = subprocess.Popen([PYTHON, "-c", code, os.path.dirname(os.path.abspath(__file__))],
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert self._process.stdout is not None
+        self.url = self._process.stdout.readline().strip()
+
+    def received(self) -> int:
+        """Requests it has answered so far."""
+        import urllib.request
+
+        direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback: never a proxy
+        with direct.open(self.url + "/received", timeout=10) as answer:
+            return int(answer.read())
+
+    def stop(self) -> None:
+        assert self._process.stdin is not None
+        self._process.stdin.close()
+        self._process.wait(10)
 
 
 def silent_collector() -> str:

@@ -1,17 +1,22 @@
 """10,000 events from the spool to a local collector, next to Segment's own Python client.
 
-Both send the same events to the same collector in the same run.  Ours starts
+Both send the same events to the same collector in the same run, in batches
+of 100 (Segment's default), in interleaved rounds; the ratio is the median of
+the rounds' ratios.  The collector runs in a process of its own, as a real
+one does, so neither client shares its interpreter with it.  Ours starts
 from the spool on disk (what 10,000 commands left) and deletes each record
 only after the collector's 2xx; Segment's client starts from memory and keeps
 nothing if the process dies.  Time is measured without tracemalloc; peak
 memory comes from a separate pass.
 
-    python benchmarks/delivery.py
+    python benchmarks/delivery.py [rounds]
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -19,7 +24,7 @@ import tracemalloc
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import _Healthy, healthy_collector  # noqa: E402
+from _common import CollectorProcess  # noqa: E402
 
 EVENTS = 10_000
 PROPERTIES = {"command": "create test", "exit_code": 0, "status": "success", "duration_ms": 12.5}
@@ -39,16 +44,17 @@ def spool_events(home: str) -> None:
         spool.append(new_record(TESTKUBE, [new_event("testkube_cli_command", {**base, **PROPERTIES})]))
 
 
-def ours(url: str, measure_memory: bool) -> tuple[int, float, int]:
-    """(events sent, seconds, peak bytes or 0)."""
+def ours(url: str, template: str, measure_memory: bool) -> tuple[int, float, int]:
+    """(events sent, seconds, peak bytes or 0), from a copy of the spooled `template` home."""
     from testkube_telemetry_plugin.cli import TESTKUBE
     from testkube_telemetry_plugin.delivery import deliver
     from testkube_telemetry_plugin.settings import load_settings
 
-    with tempfile.TemporaryDirectory() as home:
+    with tempfile.TemporaryDirectory() as scratch:
+        home = os.path.join(scratch, "home")
+        shutil.copytree(template, home)
         os.environ["TESTKUBE_HOME"] = home
         os.environ["TESTKUBE_TELEMETRY_SEGMENT_URL"] = url
-        spool_events(home)
         settings = load_settings(TESTKUBE)
         if measure_memory:
             tracemalloc.start()
@@ -60,10 +66,10 @@ def ours(url: str, measure_memory: bool) -> tuple[int, float, int]:
     return report.sinks["segment"].sent, elapsed, peak
 
 
-def segments_client(url: str) -> tuple[int, float]:
+def segments_client(url: str, collector: CollectorProcess) -> tuple[int, float]:
     from segment.analytics import Client
 
-    before = _Healthy.received
+    before = collector.received()
     client = Client("bench", host=url, upload_size=100, max_queue_size=EVENTS + 1)
     started = time.perf_counter()
     for _ in range(EVENTS):
@@ -71,10 +77,10 @@ def segments_client(url: str) -> tuple[int, float]:
     client.flush()
     elapsed = time.perf_counter() - started
     client.join()
-    return (EVENTS if _Healthy.received > before else 0), elapsed
+    return (EVENTS if collector.received() > before else 0), elapsed
 
 
-def flush_command(url: str) -> tuple[int, float]:
+def flush_command(url: str, collector: CollectorProcess) -> tuple[int, float]:
     """`testkube telemetry flush` with 600 failed commands pending (1,800 events), as a user runs it."""
     import subprocess
 
@@ -101,35 +107,57 @@ def flush_command(url: str) -> tuple[int, float]:
         ]))
     with open(os.path.join(home, "config.toml"), "w") as handle:
         handle.write(f'[telemetry]\nanonymous_id = "{"b" * 64}"\nsalt = "s"\n')
-    before = _Healthy.received
+    before = collector.received()
     started = time.perf_counter()
     subprocess.run(TESTKUBE + ["telemetry", "flush"], env=env, check=True, stdout=subprocess.DEVNULL)
     elapsed = time.perf_counter() - started
-    return _Healthy.received - before, elapsed
+    return collector.received() - before, elapsed
 
 
 def main() -> None:
-    url, server = healthy_collector()
-    before = _Healthy.received
-    sent, seconds, _ = ours(url, measure_memory=False)
-    requests = _Healthy.received - before
-    per_request = sent / max(requests, 1)
-    print(f"10,000 spooled events to a local collector ({requests} requests, {per_request:.0f} per request):")
-    print(f"  testkube-telemetry-plugin      {sent:6d} sent in {seconds:6.2f} s   {sent / seconds:9,.0f} events/s")
+    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 5
+    collector = CollectorProcess()
+    url = collector.url
+    template = tempfile.mkdtemp()
     try:
-        theirs, their_seconds = segments_client(url)
-    except ImportError:
-        print("  (Segment's client is not installed: pip install segment-analytics-python)")
-    else:
-        print(f"  Segment's analytics-python     {theirs:6d} sent in {their_seconds:6.2f} s   "
-              f"{theirs / their_seconds:9,.0f} events/s")
-        print(f"  ratio: {(sent / seconds) / (theirs / their_seconds):.2f}x its throughput   (target >= 3x)")
-    requests, flush_seconds = flush_command(url)
-    print(f"  `testkube telemetry flush`, 600 failed commands (1,800 events) pending: {flush_seconds:.2f} s "
-          f"in {requests} requests   (target <= 0.30 s)")
-    _, _, peak = ours(url, measure_memory=True)
-    print(f"  peak memory while delivering (separate pass, tracemalloc): {peak / 1024 / 1024:.1f} MiB")
-    server.shutdown()
+        spool_events(template)
+        try:
+            import segment.analytics  # noqa: F401
+        except ImportError:
+            print("  (Segment's client is not installed: pip install segment-analytics-python)")
+            theirs_available = False
+        else:
+            theirs_available = True
+        sent_counts, our_seconds, their_seconds, requests = [], [], [], []
+        for _ in range(rounds):
+            before = collector.received()
+            sent, seconds, _ = ours(url, template, measure_memory=False)
+            requests.append(collector.received() - before)
+            sent_counts.append(sent)
+            our_seconds.append(seconds)
+            if theirs_available:
+                theirs, elapsed = segments_client(url, collector)
+                their_seconds.append(elapsed if theirs == EVENTS else float("inf"))
+        sent, seconds = min(sent_counts), statistics.median(our_seconds)
+        per_request = sent / max(statistics.median(requests), 1)
+        print(f"10,000 spooled events to a local collector in its own process ({statistics.median(requests):.0f} "
+              f"requests, {per_request:.0f} per request), median of {rounds} interleaved rounds:")
+        print(f"  testkube-telemetry-plugin      {sent:6d} sent in {seconds:6.2f} s   {sent / seconds:9,.0f} events/s")
+        if their_seconds:
+            median = statistics.median(their_seconds)
+            print(f"  Segment's analytics-python     {EVENTS:6d} sent in {median:6.2f} s   "
+                  f"{EVENTS / median:9,.0f} events/s")
+            ratio = statistics.median(t / o for t, o in zip(their_seconds, our_seconds))
+            spread = ", ".join(f"{t / o:.2f}" for t, o in zip(their_seconds, our_seconds))
+            print(f"  ratio: {ratio:.2f}x its throughput (rounds: {spread})   (target >= 3x)")
+        flush_requests, flush_seconds = flush_command(url, collector)
+        print(f"  `testkube telemetry flush`, 600 failed commands (1,800 events) pending: {flush_seconds:.2f} s "
+              f"in {flush_requests} requests   (target <= 0.30 s)")
+        _, _, peak = ours(url, template, measure_memory=True)
+        print(f"  peak memory while delivering (separate pass, tracemalloc): {peak / 1024 / 1024:.1f} MiB")
+    finally:
+        collector.stop()
+        shutil.rmtree(template, ignore_errors=True)
     sys.exit(0 if sent == EVENTS else 1)
 
 

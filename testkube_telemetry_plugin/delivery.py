@@ -83,7 +83,7 @@ def _passed_by_another(spool: Spool, entry: Entry, sink: str) -> bool:
     return any(count > entry.index for name, count in done.items() if name != sink)
 
 
-def _next_batch(spool: Spool, sink: Sink, entries: list[Entry], anonymous_id: Optional[str],
+def _next_batch(spool: Spool, sink: Sink, entries: deque[Entry], anonymous_id: Optional[str],
                 folder: str) -> Optional[Batch]:
     """Whole records, oldest first, up to the sink's limits and one anonymous id.
 
@@ -100,7 +100,7 @@ def _next_batch(spool: Spool, sink: Sink, entries: list[Entry], anonymous_id: Op
         try:
             record = spool.load(entry)
         except BadRecord:
-            entries.pop(0)
+            entries.popleft()
             skipped.append(entry)
             if not _passed_by_another(spool, entry, sink.name):  # one damaged record, counted once
                 corrupt += max(entry.events, 1)
@@ -120,7 +120,7 @@ def _next_batch(spool: Spool, sink: Sink, entries: list[Entry], anonymous_id: Op
             break
         if len(fitting) < len(built):
             state_module.add_count(folder, "dropped_oversized", len(built) - len(fitting))
-        entries.pop(0)
+        entries.popleft()
         taken.append(entry)
         messages += fitting
         size += record_size
@@ -146,8 +146,9 @@ class _Run:
         self.session = new_session()
         self.names: list[str] = []
 
-    def to(self, sink: Sink, entries: list[Entry], result: SinkReport, logged: deque[tuple[str, Any]]) -> None:
-        """Send `entries` to `sink` in batches until done, out of time, or the collector fails."""
+    def to(self, sink: Sink, pending: list[Entry], result: SinkReport, logged: deque[tuple[str, Any]]) -> None:
+        """Send `pending` to `sink` in batches until done, out of time, or the collector fails."""
+        entries = deque(pending)
         tries = 0
         noted = False
         while entries:
@@ -197,11 +198,10 @@ class _Run:
             delay = _note(self.folder, sink.name, detail, retry_after_s)
             # In the foreground someone is waiting: short pauses, Retry-After up to 5 s.
             pause = min(delay, 1.0) if retry_after_s is None else min(retry_after_s, 5.0)
+            entries.extendleft(reversed(batch.entries))
             if tries < self.attempts and pause < self.deadline - time.monotonic() - 1:
                 time.sleep(pause)
-                entries[:0] = batch.entries
                 continue
-            entries[:0] = batch.entries
             result.errors.append(f"{sink.name}: {detail}; kept for retry")
             break
         result.kept += sum(e.events for e in entries)

@@ -4,7 +4,7 @@ One command appends one line (its events, as one record) to `current`, under
 the spool lock, and syncs it: one write per command whatever the number of
 collectors.  When `current` grows past `SEGMENT_BYTES`, or a delivery starts,
 it is renamed to an immutable segment `seg-<time>-<random>`.  Each collector's
-delivery acknowledges a prefix of each segment (`.acks`); a segment goes, in
+delivery acknowledges a prefix of each segment (`.acks`, see acks.py); a segment goes, in
 one unlink, once every collector has all of it.  The lock file `.count` also
 holds the running totals, so the cap (events, bytes) is checked without
 listing or reading anything; when it is passed the oldest segment goes.
@@ -20,6 +20,7 @@ import stat
 import time
 from typing import Any, Iterable, Optional
 
+from . import acks as acks_module
 from . import locking, safefs
 from .events import BadRecord, checked_record, not_json, to_json
 from .values import Value
@@ -49,8 +50,9 @@ class Spool:
         self.folder = folder
         self._lines: dict[str, list[bytes]] = {}
         self._records: dict[str, list[Any]] = {}
-        self._acks: Optional[dict[str, dict[str, int]]] = None  # kept by a delivery while it runs
+        self._acks: Optional[acks_module.Acks] = None  # kept by a delivery while it runs
         self._live: Optional[set[str]] = None
+        self._journal = acks_module.Journal(self._path(ACKS_FILE))
 
     def _path(self, name: str) -> str:
         return os.path.join(self.folder, name)
@@ -126,8 +128,9 @@ class Spool:
             except OSError:
                 continue
             # A link (or anything else) is never read, never kept; nor is an empty segment (it holds no
-            # record, so nothing would ever acknowledge it).
-            if not stat.S_ISREG(st.st_mode) or (name != CURRENT and st.st_size == 0):
+            # record, so nothing would ever acknowledge it), nor a name we never give one.
+            if not stat.S_ISREG(st.st_mode) or (name != CURRENT and (st.st_size == 0
+                                                                     or not acks_module.safe_name(name))):
                 safefs.remove(self._path(name))
             elif name != CURRENT:
                 found.append(name)
@@ -193,18 +196,9 @@ class Spool:
             raise BadRecord("the event count does not match")
         return record
 
-    # -- acknowledgements: a prefix of each segment, per collector ---------------
-    def acked(self) -> dict[str, dict[str, int]]:
-        import json
-
-        try:
-            value = json.loads(safefs.read_bytes(self._path(ACKS_FILE), 1024 * 1024))
-        except (OSError, ValueError, RecursionError):
-            return {}
-        if not isinstance(value, dict):
-            return {}
-        return {str(segment): {str(sink): n for sink, n in sinks.items() if isinstance(n, int)}
-                for segment, sinks in value.items() if isinstance(sinks, dict)}
+    # -- acknowledgements: a prefix of each segment, per collector (acks.py) ------
+    def acked(self) -> acks_module.Acks:
+        return acks_module.read(self._path(ACKS_FILE))
 
     def pending_for(self, sink: str, include_current: bool = True) -> list[Entry]:
         acked = self.acked()
@@ -216,15 +210,16 @@ class Spool:
         Only the holder of the delivery lock acknowledges, so what it read of
         `.acks` and of the folder stays true while it runs: both are kept.
         """
-        import json
-
         if self._acks is None:
             self._acks = self.acked()
         acks = self._acks
+        moved: acks_module.Acks = {}
         for entry in entries:
-            if entry.segment != CURRENT:
-                done = acks.setdefault(entry.segment, {})
-                done[sink] = max(done.get(sink, 0), entry.index + 1)
+            if entry.segment == CURRENT:
+                continue
+            done = acks.setdefault(entry.segment, {})
+            if entry.index + 1 > done.get(sink, 0):
+                done[sink] = moved.setdefault(entry.segment, {})[sink] = entry.index + 1
         if self._live is None:
             self._live = set(self.segments())
         live = self._live
@@ -234,9 +229,7 @@ class Spool:
         for segment in [segment for segment in acks if segment not in live or segment in finished]:
             del acks[segment]
         live.difference_update(finished)
-        # Not synced: a process killed now loses nothing (the kernel has it); a
-        # machine that loses power may send an acknowledged batch again.
-        safefs.write_atomic(self._path(ACKS_FILE), json.dumps(acks).encode(), durable=False)
+        self._journal.write(acks, moved)
 
     def _remove_segments(self, segments: Iterable[str], lock: Optional[int] = None) -> int:
         gone_events = gone_bytes = 0

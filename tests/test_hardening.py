@@ -186,7 +186,7 @@ def fill_canary(folder: Path) -> None:
                           "properties": {}}]}
     (folder / CANARY_SEGMENT).write_text("1\t" + json.dumps(record) + "\n")
     (folder / ".count").write_text("1 100\n")
-    (folder / ".acks").write_text(json.dumps({CANARY_SEGMENT: {"ga4": 1}}))
+    (folder / ".acks").write_text(f"ga4\t{CANARY_SEGMENT}\t1\n")
     (folder / "config-summary").write_text("summary-1\n")
     for sub in ("telemetry", "spool", "cache"):
         inner = folder / sub
@@ -340,8 +340,9 @@ FILE_KINDS: dict[str, tuple[str, list[bytes]]] = {
         b"\xff\xfe", b"null", good_record(anonymousId={"a": 1}), good_record(event={"properties": {"pad": "x" * 300_000}}),
         good_record(event={"properties": {"x": float("nan")}}), good_record(event={"properties": {"x": float("inf")}})]),
     "spool count": ("telemetry/spool/.count", [b"-5 -5", b"99999999999 99999999999", b"x y", b"\xff", DEEP_JSON]),
-    "spool acks": ("telemetry/spool/.acks", [DEEP_JSON, b'{"segment": {}}', b'{"ga4": "' + RECORD_NAME.encode()
-                                             + b'"}', b'{"ga4": [1, [], null]}', b"[]"]),
+    "spool acks": ("telemetry/spool/.acks", [DEEP_JSON, b'{"segment": {}}', b"segment\t" + RECORD_NAME.encode()
+                                             + b"\t" + b"9" * 40 + b"\n", b"\t\t\n\xff\t\xfe\t1\n",
+                                             b"segment\t" + RECORD_NAME.encode() + b"\t1", b"\n" * 100_000]),
     "sent.jsonl": ("telemetry/sent.jsonl", [DEEP_JSON + b"\n", b'{"sink": "\\ud800", "sent_at": [], "payload": 1}\n',
                                             b'{"payload": ' + b"[" * 900 + b"]" * 900 + b"}\n", b"\xff\n[]\n{}\n",
                                             b'{"sink": "segment", "sent_at": "x", "payload": [NaN, -Infinity]}\n']),

@@ -1,0 +1,82 @@
+"""Acknowledgements: what each collector is done with survives between deliveries, and only that."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import spool_events, with_id
+
+from testkube_telemetry_plugin import acks
+from testkube_telemetry_plugin.spool import Spool
+
+
+def spool_of(home: Path) -> Spool:
+    return Spool(str(home / "telemetry" / "spool"))
+
+
+def journal(home: Path) -> Path:
+    return home / "telemetry" / "spool" / ".acks"
+
+
+def test_a_delivery_cut_short_resumes_where_it_stopped_and_sends_nothing_twice(isolated, collector, cli,
+                                                                               runner) -> None:
+    with_id(isolated)
+    ids = spool_events(isolated, 600, pad=1500)  # four segments, six or more batches
+    assert len(spool_of(isolated).segments()) >= 2
+    collector.plan(*[("status", 200)] * 4, *[("status", 503, {"Retry-After": "0"})] * 3)
+    first = runner.invoke(cli, ["telemetry", "flush"])
+    assert first.exit_code == 1, first.output
+    delivered = [m["messageId"] for m in collector.messages()]
+    assert len(delivered) == 400
+    lines = journal(isolated).read_bytes().splitlines()
+    assert lines and all(len(line.split(b"\t")) == 3 for line in lines)
+    # The second run starts from the journal: the 200 left, once each.
+    second = runner.invoke(cli, ["telemetry", "flush"])
+    assert second.exit_code == 0, second.output
+    everything = [m["messageId"] for m in collector.messages()]
+    assert sorted(everything) == sorted(ids)
+    assert len(everything) == len(set(everything))
+    assert spool_of(isolated).entries() == []
+
+
+def test_the_journal_appends_between_compactions_and_reads_back_as_written(isolated, monkeypatch) -> None:
+    with_id(isolated)
+    spool_events(isolated, 300, pad=1500)
+    spool = spool_of(isolated)
+    spool.rotate()
+    entries = spool.entries(include_current=False)
+    monkeypatch.setattr(acks, "COMPACT_BYTES", 300)
+    sizes = []
+    for start in range(0, len(entries) - 1, 7):  # one sink goes 7 records at a time; the other never does
+        spool.acknowledge("segment", entries[start:start + 7], ["segment", "ga4"])
+        sizes.append(journal(isolated).stat().st_size)
+        expected = {}
+        for entry in entries[:start + 7]:
+            expected[entry.segment] = {"segment": entry.index + 1}
+        assert spool.acked() == expected  # a fresh reader sees exactly what was acknowledged
+    assert any(later > earlier for earlier, later in zip(sizes, sizes[1:]))  # appended...
+    assert any(later < earlier for earlier, later in zip(sizes, sizes[1:]))  # ...and compacted
+    assert max(sizes) < 300 + 200
+    # The other collector still has every record to send; none was lost.
+    assert len(spool.pending_for("ga4", include_current=False)) == len(entries)
+
+
+def test_lines_a_delivery_did_not_write_acknowledge_nothing() -> None:
+    written = b"segment\tseg-1-a\t3\nga4\tseg-1-a\t2\nsegment\tseg-1-a\t5\n"
+    assert acks.parse(written) == {"seg-1-a": {"segment": 5, "ga4": 2}}  # the highest count wins
+    for planted in (b"segment\tseg-1-a\t7",  # torn: no newline yet
+                    b"segment\tseg-1-a\t" + b"9" * 40 + b"\n",
+                    b"segment\tseg-1-a\t-3\n", b"segment\tseg-1-a\n", b"segment\tseg-1-a\t1\t2\n",
+                    b"\xff\tseg-1-a\t9\n", b"segment\t\t9\n", b"segment\tseg\x01\t9\n", b'{"seg-1-a": {"ga4": 9}}'):
+        assert acks.parse(written + planted) == {"seg-1-a": {"segment": 5, "ga4": 2}}, planted
+
+
+def test_a_segment_whose_name_cannot_be_journalled_is_removed_unread(isolated) -> None:
+    spool_events(isolated, 2)
+    folder = isolated / "telemetry" / "spool"
+    planted = folder / "seg-1\tsegment\t9"
+    planted.write_text('1\t{"v": 1}\n')
+    spool = spool_of(isolated)
+    assert planted.name not in spool.segments()
+    assert not planted.exists()
+    assert len(spool.entries()) == 2
