@@ -58,7 +58,7 @@ def flush_now(settings: Settings, timeout_s: float) -> int:
 
     outcome: list[Report] = []
     failure: list[str] = []
-    progress = _Progress(total * len(sinks))
+    progress = _Progress(total)  # already counted once per collector
 
     def work() -> None:
         try:

@@ -151,11 +151,16 @@ class Spool:
         return self._lines[segment]
 
     def entries(self, include_current: bool = True) -> list[Entry]:
-        """Every record, oldest first (what a delivery may send excludes `current`)."""
-        self._lines.clear()
-        self._records.clear()
+        """Every record, oldest first (what a delivery may send excludes `current`).
+
+        A segment never changes once named, so what was read and parsed of one
+        is kept for the next collector; only `current` is read again.
+        """
         self._acks = self._live = None
         names = self.segments() + ([CURRENT] if include_current else [])
+        for cache in (self._lines, self._records):
+            for gone in [name for name in cache if name == CURRENT or name not in names]:
+                del cache[gone]
         found = []
         for segment in names:
             for index, line in enumerate(self._read(segment)):

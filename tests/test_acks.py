@@ -80,3 +80,36 @@ def test_a_segment_whose_name_cannot_be_journalled_is_removed_unread(isolated) -
     assert planted.name not in spool.segments()
     assert not planted.exists()
     assert len(spool.entries()) == 2
+
+
+def test_a_second_collector_costs_no_second_reading_of_the_spool(tmp_path, collector, cli, runner,
+                                                                  monkeypatch) -> None:
+    from testkube_telemetry_plugin import safefs
+
+    reads: list[str] = []
+    real_read = safefs.read_bytes
+
+    def counting(path: str, limit: int) -> bytes:
+        if Path(path).name.startswith("seg-"):
+            reads.append(path)
+        return real_read(path, limit)
+
+    monkeypatch.setattr(safefs, "read_bytes", counting)
+
+    def flush_with(collectors: int) -> int:
+        home = tmp_path / f"home-{collectors}"
+        monkeypatch.setenv("TESTKUBE_HOME", str(home))
+        if collectors == 2:
+            monkeypatch.setenv("TESTKUBE_TELEMETRY_GA_URL", collector.url + "/mp/collect")
+            monkeypatch.setenv("TESTKUBE_TELEMETRY_GA_MEASUREMENT_ID", "G-TEST1")
+        with_id(home)
+        ids = spool_events(home, 400, pad=1500)  # two full segments and `current`
+        reads.clear()
+        assert runner.invoke(cli, ["telemetry", "flush"]).exit_code == 0
+        assert set(ids) <= {m["messageId"] for m in collector.messages()}
+        assert spool_of(home).entries() == []
+        return len(reads)
+
+    one = flush_with(1)
+    assert flush_with(2) == one
+    assert len(collector.ga_events()) == 400

@@ -344,10 +344,15 @@ def test_next_heartbeat_reports_what_was_rejected(isolated, collector, cli, runn
     assert load_state(str(isolated / "telemetry")).counters["dropped_rejected"] == 0
 
 
-def test_flush_shows_progress_on_a_terminal_even_for_a_few_events(site, isolated, collector) -> None:
+@pytest.mark.parametrize("collectors", [1, 2])
+def test_flush_shows_progress_on_a_terminal_even_for_a_few_events(site, isolated, collector, monkeypatch,
+                                                                   collectors) -> None:
     import pty
     import threading
 
+    if collectors == 2:
+        monkeypatch.setenv("TESTKUBE_TELEMETRY_GA_URL", collector.url + "/mp/collect")
+        monkeypatch.setenv("TESTKUBE_TELEMETRY_GA_MEASUREMENT_ID", "G-TEST1")
     with_id(isolated)
     spool_events(isolated, 3)
     collector.plan(("hold",))
@@ -368,7 +373,8 @@ def test_flush_shows_progress_on_a_terminal_even_for_a_few_events(site, isolated
         seen += chunk
     os.close(main)
     assert process.returncode == 0, seen
-    assert b"Waiting for segment" in seen and b"Sending: 0/3 events" in seen
+    # Each event counts once per collector it goes to.
+    assert b"Waiting for segment" in seen and f"Sending: 0/{3 * collectors} events".encode() in seen
     assert b"segment: 3 sent" in out
 
 
