@@ -13,7 +13,7 @@ planted line can only make a record be sent again, never be skipped.
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Iterable, Optional
 
 from . import safefs
 
@@ -58,23 +58,33 @@ def _lines(pairs: Acks) -> bytes:
 
 
 class Journal:
-    """The writer, kept by the one delivery that holds the flusher lock while it runs."""
+    """What a delivery has acknowledged so far, kept by the one delivery that holds the flusher lock."""
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self._appended: Optional[int] = None  # bytes since the last compaction; None: not yet this run
+        self.acks = read(path)
+        self._appended: Optional[int] = None  # bytes since the last compaction; None: none yet
 
-    def write(self, acks: Acks, moved: Acks) -> None:
-        """Make the journal say `acks`, given that only the pairs in `moved` changed since the last call.
+    def advance(self, sink: str, done: Iterable[tuple[str, int]]) -> Acks:
+        """`sink` has the first `count` records of each `(segment, count)`; returns the pairs that moved."""
+        moved: Acks = {}
+        for segment, count in done:
+            pairs = self.acks.setdefault(segment, {})
+            if count > pairs.get(sink, 0):
+                pairs[sink] = moved.setdefault(segment, {})[sink] = count
+        return moved
+
+    def write(self, moved: Acks) -> None:
+        """Make the file say `self.acks`, given that only the pairs in `moved` changed since the last write.
 
         Not synced: a process killed now loses nothing (the kernel has it); a
         machine that loses power may send an acknowledged batch again.
         """
         if self._appended is None or self._appended > COMPACT_BYTES:
-            safefs.write_atomic(self.path, _lines(acks), durable=False)
+            safefs.write_atomic(self.path, _lines(self.acks), durable=False)
             self._appended = 0
             return
-        data = _lines({segment: done for segment, done in moved.items() if segment in acks})
+        data = _lines({segment: pairs for segment, pairs in moved.items() if segment in self.acks})
         if data:
             self._appended += len(data)
             safefs.append(self.path, data)

@@ -18,12 +18,14 @@ from __future__ import annotations
 import os
 import stat
 import time
-from typing import Any, Iterable, Optional
+from typing import TYPE_CHECKING, Any, Iterable, Optional
 
-from . import acks as acks_module
 from . import locking, safefs
 from .events import BadRecord, checked_record, not_json, to_json
 from .values import Value
+
+if TYPE_CHECKING:  # acks.py is imported where records are read or acknowledged, never by a command's append
+    from .acks import Acks, Journal
 
 # Keep a week of heavy offline use and stay small on disk.
 MAX_EVENTS = 10_000
@@ -50,9 +52,8 @@ class Spool:
         self.folder = folder
         self._lines: dict[str, list[bytes]] = {}
         self._records: dict[str, list[Any]] = {}
-        self._acks: Optional[acks_module.Acks] = None  # kept by a delivery while it runs
+        self._journal: Optional[Journal] = None  # kept by a delivery while it runs
         self._live: Optional[set[str]] = None
-        self._journal = acks_module.Journal(self._path(ACKS_FILE))
 
     def _path(self, name: str) -> str:
         return os.path.join(self.folder, name)
@@ -117,6 +118,8 @@ class Spool:
 
     def segments(self) -> list[str]:
         """Immutable segments, oldest first; links and anything else planted here are removed."""
+        from .acks import safe_name
+
         try:
             names = [name for name in os.listdir(self.folder) if name.startswith("seg-") or name == CURRENT]
         except OSError:
@@ -130,7 +133,7 @@ class Spool:
             # A link (or anything else) is never read, never kept; nor is an empty segment (it holds no
             # record, so nothing would ever acknowledge it), nor a name we never give one.
             if not stat.S_ISREG(st.st_mode) or (name != CURRENT and (st.st_size == 0
-                                                                     or not acks_module.safe_name(name))):
+                                                                     or not safe_name(name))):
                 safefs.remove(self._path(name))
             elif name != CURRENT:
                 found.append(name)
@@ -156,7 +159,7 @@ class Spool:
         A segment never changes once named, so what was read and parsed of one
         is kept for the next collector; only `current` is read again.
         """
-        self._acks = self._live = None
+        self._journal = self._live = None
         names = self.segments() + ([CURRENT] if include_current else [])
         for cache in (self._lines, self._records):
             for gone in [name for name in cache if name == CURRENT or name not in names]:
@@ -202,8 +205,10 @@ class Spool:
         return record
 
     # -- acknowledgements: a prefix of each segment, per collector (acks.py) ------
-    def acked(self) -> acks_module.Acks:
-        return acks_module.read(self._path(ACKS_FILE))
+    def acked(self) -> Acks:
+        from .acks import read
+
+        return read(self._path(ACKS_FILE))
 
     def pending_for(self, sink: str, include_current: bool = True) -> list[Entry]:
         acked = self.acked()
@@ -215,16 +220,12 @@ class Spool:
         Only the holder of the delivery lock acknowledges, so what it read of
         `.acks` and of the folder stays true while it runs: both are kept.
         """
-        if self._acks is None:
-            self._acks = self.acked()
-        acks = self._acks
-        moved: acks_module.Acks = {}
-        for entry in entries:
-            if entry.segment == CURRENT:
-                continue
-            done = acks.setdefault(entry.segment, {})
-            if entry.index + 1 > done.get(sink, 0):
-                done[sink] = moved.setdefault(entry.segment, {})[sink] = entry.index + 1
+        if self._journal is None:
+            from .acks import Journal
+
+            self._journal = Journal(self._path(ACKS_FILE))
+        moved = self._journal.advance(sink, ((e.segment, e.index + 1) for e in entries if e.segment != CURRENT))
+        acks = self._journal.acks
         if self._live is None:
             self._live = set(self.segments())
         live = self._live
@@ -234,7 +235,7 @@ class Spool:
         for segment in [segment for segment in acks if segment not in live or segment in finished]:
             del acks[segment]
         live.difference_update(finished)
-        self._journal.write(acks, moved)
+        self._journal.write(moved)
 
     def _remove_segments(self, segments: Iterable[str], lock: Optional[int] = None) -> int:
         gone_events = gone_bytes = 0

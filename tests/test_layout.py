@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -36,3 +37,41 @@ def test_importing_the_group_does_not_build_the_testkube_cli() -> None:
             "print('testkube_telemetry_plugin.cli' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+# What the README says no command's path imports (the flusher, `flush`, `status` and `show` may).
+NEVER_ON_A_COMMANDS_PATH = {
+    "pathlib", "dataclasses", "requests", "urllib3", "hashlib", "random", "subprocess", "json", "tomllib",
+    "tomlkit", "shutil", "importlib.metadata", "socket", "testkube_telemetry_plugin.delivery",
+    "testkube_telemetry_plugin.acks", "testkube_telemetry_plugin.settings",
+}
+REPORT_MODULES = """
+import atexit, os, sys
+atexit.register(lambda: os.write(2, ("modules: " + " ".join(sorted(sys.modules)) + "\\n").encode()))
+"""
+CONSOLE_SCRIPT = REPORT_MODULES + """
+from testkube_telemetry_plugin.cli import main
+sys.argv[0] = "testkube"
+sys.exit(main())
+"""
+
+
+def modules_at_exit(code: str, *args: str, cwd: Path, env: dict[str, str]) -> set[str]:
+    result = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=cwd,
+                            env={**os.environ, **env}, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return set(result.stderr.rsplit("modules: ", 1)[1].split())
+
+
+@pytest.mark.parametrize("telemetry", ["on", "off"])
+def test_a_commands_path_imports_none_of_the_heavy_modules(isolated, collector, telemetry) -> None:
+    env = {"DO_NOT_TRACK": "1"} if telemetry == "off" else {"TESTKUBE_TELEMETRY_DELIVERY": "background"}
+    # What the interpreter, Click and pluggy load anyway (an editable install's finder loads pathlib).
+    work = Path.cwd()  # on sys.path (`-c`), and nothing is written there: the entry-point cache holds
+    floor = modules_at_exit(REPORT_MODULES + "import click, pluggy", cwd=work, env=env)
+    # The first run writes the config (a new id) and the entry-point cache, the second the config's summary.
+    for _ in range(3):
+        imported = modules_at_exit(CONSOLE_SCRIPT, "plugins", cwd=work, env=env) - floor
+    assert "testkube_telemetry_plugin.plugin" in imported
+    assert ("testkube_telemetry_plugin.spool" in imported) == (telemetry == "on")  # it did record, or not
+    assert not imported & NEVER_ON_A_COMMANDS_PATH, sorted(imported & NEVER_ON_A_COMMANDS_PATH)
