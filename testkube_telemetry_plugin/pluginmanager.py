@@ -28,7 +28,10 @@ def _describe(exc: BaseException) -> str:
 def _not_a_hook(namespace: object, name: str) -> bool:
     if type(namespace) is not ModuleType:
         return False
-    value = vars(namespace).get(name)
+    held = vars(namespace)
+    if name not in held:
+        return False  # a lazy module's `__getattr__` may provide it: pluggy decides
+    value = held[name]
     return not callable(value) and not isinstance(value, (classmethod, staticmethod))
 
 
@@ -40,10 +43,11 @@ class IsolatingPluginManager(pluggy.PluginManager):
         self.add_hookspecs(hookspecs)
         self._on_failure = on_failure
 
-    # pluggy looks at every name a plugin module holds with `inspect.getattr_static`,
-    # dunders included, on every command.  A module's value that cannot be called
-    # cannot be a hook, so it is passed over before that (pluggy's documented
-    # override points; anything callable, and any class or instance, still goes to pluggy).
+    # pluggy looks at every name a plugin module holds, dunders included, on every
+    # command (pluggy 1.7 with `inspect.getattr_static`, which is slow).  A value in
+    # the module's dict that cannot be called cannot be a hook, so it is passed over
+    # before that (pluggy's documented override points); anything callable, any name
+    # the dict lacks (a lazy module's), and any class or instance still go to pluggy.
     def parse_hookimpl_opts(self, plugin: Any, name: str) -> Any:
         if _not_a_hook(plugin, name):
             return None

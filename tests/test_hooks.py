@@ -256,39 +256,58 @@ def test_hooks_do_not_fire_during_shell_completion(cli, runner) -> None:
 
 
 
-def test_a_plugin_module_registers_exactly_its_marked_functions() -> None:
-    """The manager passes over a module's values that cannot be hooks before pluggy looks at them:
-    every marked function must still be found, from a module or a class, and nothing else."""
+def _namespaces() -> dict[str, object]:
+    """Plugin shapes real authors use, and a few odd ones."""
     import types
-
-    from testkube_telemetry_plugin.pluginmanager import IsolatingPluginManager
-
-    calls: list[str] = []
 
     class CallableThing:
         def __call__(self, invocation, outcome) -> None:
-            calls.append("not a hook")
+            pass
 
     @hookimpl
     def testkube_post_command(invocation, outcome) -> None:
-        calls.append("module hook")
+        pass
 
-    module = types.ModuleType("crowded_plugin")
-    module.__dict__.update(
-        testkube_post_command=testkube_post_command, testkube_pre_command=CallableThing(), settings={"a": 1},
-        name="crowded", json=json, CallableThing=CallableThing, hookimpl=hookimpl,
+    @hookimpl(specname="testkube_pre_command", tryfirst=True)
+    def before(invocation) -> None:
+        pass
+
+    crowded = types.ModuleType("crowded_plugin")
+    crowded.__dict__.update(
+        testkube_post_command=testkube_post_command, before=before, testkube_register_commands=CallableThing(),
+        settings={"a": 1}, name="crowded", json=json, CallableThing=CallableThing, hookimpl=hookimpl,
+        wrapped=staticmethod(testkube_post_command),
     )
+    lazy = types.ModuleType("lazy_plugin")  # hooks re-exported on demand, as lazy-loader packages do
+    lazy.__dict__.update(__getattr__=lambda name: {"testkube_post_command": testkube_post_command}[name],
+                         __dir__=lambda: ["testkube_post_command"])
 
     class ClassPlugin:
-        @hookimpl
+        @hookimpl(trylast=True)
         def testkube_post_command(self, invocation, outcome) -> None:
-            calls.append("class hook")
+            pass
 
-    manager = IsolatingPluginManager(on_failure=calls.append)
-    manager.register(module, name="crowded")
-    manager.register(ClassPlugin(), name="class")
-    names = {impl.plugin_name: impl.function.__name__ for impl in manager.hook.testkube_post_command.get_hookimpls()}
-    assert names == {"crowded": "testkube_post_command", "class": "testkube_post_command"}
-    assert manager.hook.testkube_pre_command.get_hookimpls() == []
-    manager.call("testkube_post_command", invocation=None, outcome=None)
-    assert sorted(calls) == ["class hook", "module hook"]
+    return {"crowded": crowded, "lazy": lazy, "class": ClassPlugin, "instance": ClassPlugin()}
+
+
+def test_plugins_register_exactly_as_with_plain_pluggy() -> None:
+    """The manager passes over a module's values that cannot be hooks before pluggy looks at them
+    (for speed): what it registers must be what pluggy itself would, for any plugin shape."""
+    import pluggy
+
+    from testkube_telemetry_plugin import hookspecs
+    from testkube_telemetry_plugin.pluginmanager import IsolatingPluginManager
+
+    def registered(manager: pluggy.PluginManager) -> dict[str, list[tuple[str, str, bool, bool]]]:
+        for name, namespace in _namespaces().items():
+            manager.register(namespace, name=name)
+        return {hook: sorted((impl.plugin_name, impl.function.__name__, impl.tryfirst, impl.trylast)
+                             for impl in getattr(manager.hook, hook).get_hookimpls())
+                for hook in ("testkube_pre_command", "testkube_post_command", "testkube_register_commands")}
+
+    plain = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+    plain.add_hookspecs(hookspecs)
+    ours = registered(IsolatingPluginManager(on_failure=print))
+    assert ours == registered(plain)
+    assert ("crowded", "before", True, False) in ours["testkube_pre_command"]
+    assert {impl[0] for impl in ours["testkube_post_command"]} >= {"crowded", "class", "instance"}
