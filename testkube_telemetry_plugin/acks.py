@@ -4,16 +4,18 @@ A delivery acknowledges after every batch.  Rewriting one JSON file for each
 (a new file, a write, a rename) cost about as much as encoding the batch, so
 an acknowledgement appends one line per segment it moved forward,
 `<collector>\\t<segment>\\t<records done>\\n`, and the highest count wins.  The
-journal is rewritten whole, one line per live pair, at a delivery's first
-acknowledgement and whenever it has grown past `COMPACT_BYTES`.
+journal is rewritten whole, one line per live pair, when a delivery opens it
+(so a `.acks` it cannot write stops the delivery before anything is sent that
+could not be acknowledged) and whenever it has grown past `COMPACT_BYTES`.
 
-A line that is not three fields ending in a count is ignored: a torn or
-planted line can only make a record be sent again, never be skipped.
+A line that is not three fields ending in a count is ignored, so a torn line
+costs a record sent twice, never one skipped.  The JSON object that versions
+before the journal wrote is still read, once, and rewritten as a journal.
 """
 
 from __future__ import annotations
 
-from typing import Iterable, Optional
+from typing import Any, Iterable
 
 from . import safefs
 
@@ -21,6 +23,7 @@ Acks = dict[str, dict[str, int]]  # segment -> collector -> records done, from t
 
 MAX_READ_BYTES = 1024 * 1024  # a journal compacted at COMPACT_BYTES never gets near this
 COMPACT_BYTES = 64 * 1024
+MAX_COUNT_DIGITS = 9  # a segment holds at most a few thousand records
 
 
 def safe_name(name: str) -> bool:
@@ -28,19 +31,40 @@ def safe_name(name: str) -> bool:
     return bool(name) and name.isprintable() and "\t" not in name
 
 
+def _note(acks: Acks, sink: Any, segment: Any, count: Any) -> None:
+    if isinstance(sink, str) and isinstance(segment, str) and safe_name(sink) and safe_name(segment):
+        done = acks.setdefault(segment, {})
+        done[sink] = max(done.get(sink, 0), count)
+
+
+def _legacy(data: bytes) -> Acks:
+    """`{segment: {collector: count}}`, as written before the journal."""
+    import json
+
+    acks: Acks = {}
+    try:
+        value = json.loads(data)
+    except (ValueError, RecursionError):
+        return acks
+    for segment, done in value.items() if isinstance(value, dict) else ():
+        for sink, count in done.items() if isinstance(done, dict) else ():
+            if type(count) is int and 0 <= count < 10**MAX_COUNT_DIGITS:
+                _note(acks, sink, segment, count)
+    return acks
+
+
 def parse(data: bytes) -> Acks:
+    if data.lstrip().startswith(b"{"):
+        return _legacy(data)
     acks: Acks = {}
     for line in data.split(b"\n")[:-1]:  # what follows the last newline is a line still being written
         fields = line.split(b"\t")
-        if len(fields) != 3 or not fields[2].isdigit() or len(fields[2]) > 9:
+        if len(fields) != 3 or not fields[2].isdigit() or len(fields[2]) > MAX_COUNT_DIGITS:
             continue
         try:
-            sink, segment = fields[0].decode("utf-8"), fields[1].decode("utf-8")
+            _note(acks, fields[0].decode("utf-8"), fields[1].decode("utf-8"), int(fields[2]))
         except UnicodeDecodeError:
             continue
-        if safe_name(sink) and safe_name(segment):
-            done = acks.setdefault(segment, {})
-            done[sink] = max(done.get(sink, 0), int(fields[2]))
     return acks
 
 
@@ -58,12 +82,21 @@ def _lines(pairs: Acks) -> bytes:
 
 
 class Journal:
-    """What a delivery has acknowledged so far, kept by the one delivery that holds the flusher lock."""
+    """What a delivery has acknowledged so far, kept by the one delivery that holds the flusher lock.
+
+    Opening it rewrites the file compact; an OSError (a link, a folder, a
+    file with other names) means the delivery must not start.
+    """
 
     def __init__(self, path: str) -> None:
         self.path = path
         self.acks = read(path)
-        self._appended: Optional[int] = None  # bytes since the last compaction; None: none yet
+        self._appended = 0  # bytes since the last compaction
+        self._compact()
+
+    def _compact(self) -> None:
+        safefs.write_atomic(self.path, _lines(self.acks), durable=False)
+        self._appended = 0
 
     def advance(self, sink: str, done: Iterable[tuple[str, int]]) -> Acks:
         """`sink` has the first `count` records of each `(segment, count)`; returns the pairs that moved."""
@@ -80,9 +113,8 @@ class Journal:
         Not synced: a process killed now loses nothing (the kernel has it); a
         machine that loses power may send an acknowledged batch again.
         """
-        if self._appended is None or self._appended > COMPACT_BYTES:
-            safefs.write_atomic(self.path, _lines(self.acks), durable=False)
-            self._appended = 0
+        if self._appended > COMPACT_BYTES:
+            self._compact()
             return
         data = _lines({segment: pairs for segment, pairs in moved.items() if segment in self.acks})
         if data:

@@ -79,7 +79,7 @@ def _note(folder: str, sink: str, error: Optional[str], retry_after_s: Optional[
 
 
 def _passed_by_another(spool: Spool, entry: Entry, sink: str) -> bool:
-    done = spool.acked().get(entry.segment, {})
+    done = spool.journal().acks.get(entry.segment, {})
     return any(count > entry.index for name, count in done.items() if name != sink)
 
 
@@ -149,6 +149,7 @@ class _Run:
     def to(self, sink: Sink, pending: list[Entry], result: SinkReport, logged: deque[tuple[str, Any]]) -> None:
         """Send `pending` to `sink` in batches until done, out of time, or the collector fails."""
         entries = deque(pending)
+        self.spool.journal()  # an `.acks` that cannot be written stops this before anything is sent
         tries = 0
         noted = False
         while entries:

@@ -142,6 +142,25 @@ def not_json(name: str) -> None:
     raise ValueError(f"{name} is not JSON")
 
 
+def parse_lines(texts: list[bytes]) -> list[Any]:
+    """Each text's record as parsed JSON, or the error: one parse for them all when it can (~10x faster)."""
+    import json
+
+    try:
+        values: list[Any] = json.loads(b"[" + b",".join(texts) + b"]", parse_constant=not_json)
+        if len(values) == len(texts):
+            return values
+    except (ValueError, RecursionError, MemoryError):
+        pass
+    values = []
+    for text in texts:  # some line is damaged, or held more than one value: find which
+        try:
+            values.append(json.loads(text, parse_constant=not_json))
+        except (ValueError, RecursionError, MemoryError) as exc:
+            values.append(exc)
+    return values
+
+
 _SCALARS = (str, int, float, bool)
 
 

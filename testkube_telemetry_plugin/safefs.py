@@ -64,19 +64,22 @@ def private_dir(path: str) -> str:
     return path
 
 
-def _checked(fd: int, path: str) -> int:
+def _checked(fd: int, path: str, writing: bool) -> int:
     st = os.fstat(fd)
-    if not stat.S_ISREG(st.st_mode) or not _mine(st):
+    if not stat.S_ISREG(st.st_mode) or not _mine(st) or (writing and st.st_nlink > 1):
         os.close(fd)
         if stat.S_ISDIR(st.st_mode):
             raise UnsafePath(f"{path} is a folder, not a file")
+        if stat.S_ISREG(st.st_mode) and _mine(st):  # a hard link: writing it would write the file it shares
+            raise UnsafePath(f"{path} has other names (hard links); not written")
         what = "not a regular file" if not stat.S_ISREG(st.st_mode) else "owned by another user"
         raise UnsafePath(f"{path} is {what}; not used")
     return fd
 
 
 def open_file(path: str, flags: int, mode: int = 0o600) -> int:
-    """`os.open` that never follows a symlink, never waits, and only returns a regular file of ours.
+    """`os.open` that never follows a symlink, never waits, and only returns a regular file of ours
+    (with no other name, to be written).
 
     Non-blocking for writing too: opening a planted FIFO to append to it
     would otherwise wait for a reader for ever.
@@ -87,7 +90,7 @@ def open_file(path: str, flags: int, mode: int = 0o600) -> int:
         if os.path.islink(path):
             raise UnsafePath(f"{path} is a symbolic link; not followed") from exc
         raise
-    return _checked(fd, path)
+    return _checked(fd, path, writing=bool(flags & (os.O_WRONLY | os.O_RDWR)))
 
 
 def read_bytes(path: str, limit: int) -> bytes:

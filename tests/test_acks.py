@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from conftest import spool_events, with_id
 
 from testkube_telemetry_plugin import acks
@@ -113,3 +114,60 @@ def test_a_second_collector_costs_no_second_reading_of_the_spool(tmp_path, colle
     one = flush_with(1)
     assert flush_with(2) == one
     assert len(collector.ga_events()) == 400
+
+
+def test_acknowledgements_written_before_the_journal_still_count(isolated, collector, cli, runner,
+                                                                 monkeypatch) -> None:
+    """An upgrade in the middle of a delivery: what the old `.acks` (JSON) says was sent is not sent again."""
+    import json
+
+    with_id(isolated)
+    ids = spool_events(isolated, 30)
+    spool = spool_of(isolated)
+    spool.rotate()
+    (segment,) = spool.segments()
+    journal(isolated).write_text(json.dumps({segment: {"segment": 30}, "seg-gone": {"ga4": 3}}))
+    monkeypatch.setenv("TESTKUBE_TELEMETRY_GA_URL", collector.url + "/mp/collect")
+    monkeypatch.setenv("TESTKUBE_TELEMETRY_GA_MEASUREMENT_ID", "G-TEST1")
+    result = runner.invoke(cli, ["telemetry", "flush"])
+    assert result.exit_code == 0, result.output
+    assert collector.messages() == []  # Segment had them all
+    assert sorted(e["params"]["n"] for e in collector.ga_events()) == list(range(30))
+    assert spool_of(isolated).entries() == [] and len(ids) == 30
+
+
+@pytest.mark.parametrize("planted", ["symlink", "folder"])
+def test_an_acks_file_that_cannot_be_written_stops_delivery_before_anything_is_sent(
+        isolated, collector, cli, runner, tmp_path, planted) -> None:
+    with_id(isolated)
+    spool_events(isolated, 30)
+    path = journal(isolated)
+    target = tmp_path / "elsewhere"
+    target.write_text("the user's file\n")
+    path.unlink(missing_ok=True)
+    if planted == "symlink":
+        path.symlink_to(target)
+    else:
+        path.mkdir()
+    for _ in range(2):  # and nothing is sent again and again
+        result = runner.invoke(cli, ["telemetry", "flush"])
+        assert result.exit_code == 1
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("Delivery stopped: ") and ".acks" in lines[0], lines
+    assert collector.accepted() == []
+    assert target.read_text() == "the user's file\n"
+    assert path.is_symlink() if planted == "symlink" else path.is_dir()
+    assert len(spool_of(isolated).entries()) == 30
+
+
+def test_a_folder_named_like_a_segment_is_skipped_by_every_command(isolated, collector, cli, runner) -> None:
+    with_id(isolated)
+    ids = spool_events(isolated, 3)
+    planted = isolated / "telemetry" / "spool" / "seg-00000000000000000001-abcdef"
+    planted.mkdir()
+    (planted / "x").write_text("not ours")
+    for args in (["telemetry", "status"], ["telemetry", "show"], ["telemetry", "flush"]):
+        result = runner.invoke(cli, args)
+        assert result.exit_code == 0 and result.exception is None, (args, result.output)
+    assert sorted(m["messageId"] for m in collector.messages()) == sorted(ids)
+    assert (planted / "x").read_text() == "not ours"

@@ -291,6 +291,38 @@ def test_a_link_planted_in_place_of_any_file_or_folder_is_never_followed(
     watch.check()
 
 
+# -- hard links --------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("target", sorted(set(LINK_TARGETS) - FOLDERS))
+def test_a_hard_link_planted_in_place_of_any_file_is_never_written_through(
+        target, site, isolated, runner, two_sinks, tmp_path, thread_errors) -> None:
+    """Another name for a file of the user's (a script, say) put where the plugin writes: that file never changes."""
+    full_home(isolated, runner)
+    victim = tmp_path / "outside" / "victim.sh"
+    victim.parent.mkdir()
+    victim.write_bytes(b"#!/bin/sh\necho 'the user script'\n")
+    victim.chmod(0o600)
+    relative = LINK_TARGETS[target]
+    if relative == "record":
+        names = [sorted(p for p in (telemetry_dir(isolated) / "spool").iterdir() if not p.name.startswith("."))[0]]
+    else:
+        names = every_match(isolated, relative) if "*" in relative else [isolated / relative]
+    for name in names:
+        if name.exists():
+            name.unlink()
+        os.link(victim, name)
+    before = victim.read_bytes()
+    cli = make_cli()
+    expected = host_baseline(cli, runner)
+    for args in HOST_COMMANDS:
+        code, out, err = invoke(cli, runner, args)
+        assert (code, out, without_notice(err)) == expected[tuple(args)], (target, args)
+    for args in [*OWN_COMMANDS, ["disable", "telemetry"]]:
+        code, out, err = invoke(cli, runner, args)
+        assert code in (0, 1) and "Traceback" not in out + err, (args, out, err)
+    assert thread_errors == []
+    assert victim.read_bytes() == before
+
+
 # -- any bytes in any file it reads ---------------------------------------------------------------------------
 DEEP_JSON = b"[" * 100_000 + b"]" * 100_000
 DEEP_TOML = b"[telemetry]\nenabled = " + b"[" * 100_000 + b"]" * 100_000 + b"\n"
