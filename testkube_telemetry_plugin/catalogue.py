@@ -200,7 +200,8 @@ HEARTBEAT_COUNTS = {  # heartbeat property -> the state counter it reports (and 
 GENERAL_EVENTS: dict[str, tuple[str, dict[str, str]]] = {
     "testkube_cli_install": ("first run with this anonymous id", {}),
     "testkube-heartbeat": (
-        "first command of each UTC day; or `telemetry heartbeat` (a server)",
+        "first command of each UTC day (source cli, with the four counts since the last one); "
+        "or `telemetry heartbeat` (source server, with cluster_id, no counts)",
         {
             "dropped_events": "events the full spool dropped since the last heartbeat",
             "rejected_events": "events a collector rejected (4xx) since the last heartbeat",
@@ -213,7 +214,7 @@ GENERAL_EVENTS: dict[str, tuple[str, dict[str, str]]] = {
     "testkube_cli_command": (
         "every command",
         {
-            "command": "the command path without argument values, e.g. create test",
+            "command": "the command path without argument values, e.g. create test; (none) for the root alone",
             "exit_code": "the exit status",
             "status": "success, error, usage_error or aborted",
             "duration_ms": "how long the command took",
