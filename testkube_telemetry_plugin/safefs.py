@@ -112,7 +112,8 @@ def read_bytes(path: str, limit: int) -> bytes:
         os.close(fd)
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def write_all(fd: int, data: bytes) -> None:
+    """`os.write` until all of `data` is written (a write may take only part of it)."""
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view):]
@@ -130,7 +131,7 @@ def write_atomic(path: str, data: bytes, durable: bool = True) -> None:
     tmp = os.path.join(folder, f".{name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
     fd = open_file(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
     try:
-        _write_all(fd, data)
+        write_all(fd, data)
         if durable:
             os.fsync(fd)
     except BaseException:
@@ -149,7 +150,7 @@ def append(path: str, data: bytes) -> int:
     """Append `data`; returns the file's size afterwards."""
     fd = open_file(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
     try:
-        _write_all(fd, data)
+        write_all(fd, data)
         return os.fstat(fd).st_size
     finally:
         os.close(fd)

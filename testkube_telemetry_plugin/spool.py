@@ -80,7 +80,7 @@ class Spool:
         with locking.locked(self._path(COUNT_FILE)) as lock:
             fd = self._open_current()
             try:
-                safefs._write_all(fd, data)
+                safefs.write_all(fd, data)
                 os.fsync(fd)
                 size = os.fstat(fd).st_size
             finally:
