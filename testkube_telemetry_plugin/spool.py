@@ -51,6 +51,8 @@ class Spool:
     def __init__(self, folder: str) -> None:
         self.folder = folder
         self._lines: dict[str, list[bytes]] = {}
+        self._stamps: dict[str, tuple[int, int, int]] = {}  # (inode, size, mtime) of each listed segment
+        self._read_stamps: dict[str, Optional[tuple[int, int, int]]] = {}  # ...when it was read
         self._records: dict[str, list[Any]] = {}
         self._journal: Optional[Journal] = None  # kept by a delivery while it runs
         self._live: Optional[set[str]] = None
@@ -142,6 +144,7 @@ class Spool:
                     pass  # a folder, say: skipped all the same
             elif name != CURRENT:
                 found.append(name)
+                self._stamps[name] = (st.st_ino, st.st_size, st.st_mtime_ns)
         return sorted(found)
 
     def _read(self, segment: str) -> list[bytes]:
@@ -156,18 +159,20 @@ class Spool:
             if segment == CURRENT or lines[-1] == b"":
                 lines.pop()  # the empty rest after the last newline, or a line still being written
             self._lines[segment] = lines
+            self._read_stamps[segment] = self._stamps.get(segment)
         return self._lines[segment]
 
     def entries(self, include_current: bool = True) -> list[Entry]:
         """Every record, oldest first (what a delivery may send excludes `current`).
 
-        A segment never changes once named, so what was read and parsed of one
-        is kept for the next collector; only `current` is read again.
+        A segment does not change once named, so what was read and parsed of one is
+        kept for the next collector; `current`, and a file replaced since, are read again.
         """
         self._journal = self._live = None
         names = self.segments() + ([CURRENT] if include_current else [])
         for cache in (self._lines, self._records):
-            for gone in [name for name in cache if name == CURRENT or name not in names]:
+            for gone in [name for name in cache if name == CURRENT or name not in names
+                         or self._read_stamps.get(name) != self._stamps.get(name)]:  # replaced since it was read
                 del cache[gone]
         found = []
         for segment in names:

@@ -171,3 +171,18 @@ def test_a_folder_named_like_a_segment_is_skipped_by_every_command(isolated, col
         assert result.exit_code == 0 and result.exception is None, (args, result.output)
     assert sorted(m["messageId"] for m in collector.messages()) == sorted(ids)
     assert (planted / "x").read_text() == "not ours"
+
+
+def test_a_segment_replaced_on_disk_between_two_readings_is_read_again(isolated) -> None:
+    """What one collector's pass read is kept for the next, unless the file is no longer the same."""
+    spool_events(isolated, 3)
+    spool = spool_of(isolated)
+    spool.rotate()
+    (segment,) = spool.segments()
+    assert [spool.load(e)["events"][0]["properties"]["n"] for e in spool.entries()] == [0, 1, 2]
+    path = isolated / "telemetry" / "spool" / segment
+    longer = path.read_bytes() + b"".join(path.read_bytes().splitlines(keepends=True)[:2])
+    replacement = path.with_name("replacement")
+    replacement.write_bytes(longer)
+    replacement.replace(path)
+    assert [spool.load(e)["events"][0]["properties"]["n"] for e in spool.entries()] == [0, 1, 2, 0, 1]
