@@ -84,13 +84,14 @@ def _lines(pairs: Acks) -> bytes:
 class Journal:
     """What a delivery has acknowledged so far, kept by the one delivery that holds the flusher lock.
 
-    Opening it rewrites the file compact; an OSError (a link, a folder, a
-    file with other names) means the delivery must not start.
+    Opening it rewrites the file compact (the segments still on disk only);
+    an OSError (a link, a folder) means the delivery must not start.
     """
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, live: set[str]) -> None:
         self.path = path
-        self.acks = read(path)
+        self.live = live  # the segments on disk: what they do not name is gone, and forgotten here
+        self.acks = {segment: done for segment, done in read(path).items() if segment in live}
         self._appended = 0  # bytes since the last compaction
         self._compact()
 

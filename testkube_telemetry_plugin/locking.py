@@ -32,9 +32,13 @@ def _try_lock(fd: int) -> bool:
     return True
 
 
-def acquire(path: str, timeout_s: float = 0.0) -> Optional[int]:
-    """An open descriptor holding the lock, or None if another holder kept it."""
-    fd = open_file(path, os.O_RDWR | os.O_CREAT)
+def acquire(path: str, timeout_s: float = 0.0, writes: bool = False) -> Optional[int]:
+    """An open descriptor holding the lock, or None if another holder kept it.
+
+    Only a lock that also `writes` (the spool's running totals) refuses a
+    file with other names: a bare lock never changes its file's bytes.
+    """
+    fd = open_file(path, os.O_RDWR | os.O_CREAT, linked_ok=not writes)
     deadline = time.monotonic() + timeout_s
     while True:
         if _try_lock(fd):
@@ -62,9 +66,9 @@ def is_held(path: str) -> bool:
 
 
 @contextmanager
-def locked(path: str, timeout_s: float = 5.0) -> Iterator[int]:
+def locked(path: str, timeout_s: float = 5.0, writes: bool = False) -> Iterator[int]:
     """Hold the lock for the block; raises TimeoutError if it cannot be had."""
-    fd = acquire(path, timeout_s)
+    fd = acquire(path, timeout_s, writes)
     if fd is None:
         raise TimeoutError(f"{path} is locked by another process")
     try:

@@ -64,9 +64,9 @@ def private_dir(path: str) -> str:
     return path
 
 
-def _checked(fd: int, path: str, writing: bool) -> int:
+def _checked(fd: int, path: str, linked_ok: bool) -> int:
     st = os.fstat(fd)
-    if not stat.S_ISREG(st.st_mode) or not _mine(st) or (writing and st.st_nlink > 1):
+    if not stat.S_ISREG(st.st_mode) or not _mine(st) or (not linked_ok and st.st_nlink > 1):
         os.close(fd)
         if stat.S_ISDIR(st.st_mode):
             raise UnsafePath(f"{path} is a folder, not a file")
@@ -77,9 +77,9 @@ def _checked(fd: int, path: str, writing: bool) -> int:
     return fd
 
 
-def open_file(path: str, flags: int, mode: int = 0o600) -> int:
+def open_file(path: str, flags: int, mode: int = 0o600, linked_ok: bool = False) -> int:
     """`os.open` that never follows a symlink, never waits, and only returns a regular file of ours
-    (with no other name, to be written).
+    (to be written, one with no other name, unless `linked_ok`: a lock file never written).
 
     Non-blocking for writing too: opening a planted FIFO to append to it
     would otherwise wait for a reader for ever.
@@ -90,7 +90,7 @@ def open_file(path: str, flags: int, mode: int = 0o600) -> int:
         if os.path.islink(path):
             raise UnsafePath(f"{path} is a symbolic link; not followed") from exc
         raise
-    return _checked(fd, path, writing=bool(flags & (os.O_WRONLY | os.O_RDWR)))
+    return _checked(fd, path, linked_ok or not flags & (os.O_WRONLY | os.O_RDWR))
 
 
 def read_bytes(path: str, limit: int) -> bytes:
@@ -146,14 +146,22 @@ def write_atomic(path: str, data: bytes, durable: bool = True) -> None:
         raise
 
 
-def append(path: str, data: bytes) -> int:
-    """Append `data`; returns the file's size afterwards."""
-    fd = open_file(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+def append(path: str, data: bytes, limit: int = 16 * 1024 * 1024) -> int:
+    """Append `data`; returns the file's size afterwards.
+
+    A file with other names (hard links) is not written through: it is
+    replaced, by a rename, with a file of its own holding its bytes and `data`.
+    """
+    fd = open_file(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, linked_ok=True)
     try:
-        write_all(fd, data)
-        return os.fstat(fd).st_size
+        if os.fstat(fd).st_nlink == 1:
+            write_all(fd, data)
+            return os.fstat(fd).st_size
     finally:
         os.close(fd)
+    whole = read_bytes(path, limit) + data
+    write_atomic(path, whole, durable=False)
+    return len(whole)
 
 
 def remove(path: str) -> bool:

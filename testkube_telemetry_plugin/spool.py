@@ -55,7 +55,6 @@ class Spool:
         self._read_stamps: dict[str, Optional[tuple[int, int, int]]] = {}  # ...when it was read
         self._records: dict[str, list[Any]] = {}
         self._journal: Optional[Journal] = None  # kept by a delivery while it runs
-        self._live: Optional[set[str]] = None
 
     def _path(self, name: str) -> str:
         return os.path.join(self.folder, name)
@@ -79,7 +78,7 @@ class Spool:
         events = len(record["events"])
         data = f"{events}\t{to_json(record)}\n".encode("utf-8")
         safefs.private_dir(self.folder)
-        with locking.locked(self._path(COUNT_FILE)) as lock:
+        with locking.locked(self._path(COUNT_FILE), writes=True) as lock:
             fd = self._open_current()
             try:
                 safefs.write_all(fd, data)
@@ -95,14 +94,15 @@ class Spool:
             return self._enforce_cap(lock)
 
     def _open_current(self) -> int:
-        """`current` for appending; anything but a regular file there (a link of either kind, a pipe) is removed,
-        never written through."""
+        """`current` for appending: never written through a link of either kind, a pipe or a folder."""
         flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT
         try:
             return safefs.open_file(self._path(CURRENT), flags)
         except OSError:
             st = os.lstat(self._path(CURRENT))
-            if stat.S_ISREG(st.st_mode) and st.st_nlink == 1:
+            if stat.S_ISREG(st.st_mode) and st.st_nlink > 1:
+                self._rotate()  # its records stay, in a segment (only ever read); the other name is untouched
+            elif stat.S_ISREG(st.st_mode):
                 raise
         safefs.remove(self._path(CURRENT))
         return safefs.open_file(self._path(CURRENT), flags)
@@ -168,7 +168,7 @@ class Spool:
         A segment does not change once named, so what was read and parsed of one is
         kept for the next collector; `current`, and a file replaced since, are read again.
         """
-        self._journal = self._live = None
+        self._journal = None
         names = self.segments() + ([CURRENT] if include_current else [])
         for cache in (self._lines, self._records):
             for gone in [name for name in cache if name == CURRENT or name not in names
@@ -215,7 +215,7 @@ class Spool:
         if self._journal is None:
             from .acks import Journal
 
-            self._journal = Journal(self._path(ACKS_FILE))
+            self._journal = Journal(self._path(ACKS_FILE), set(self.segments()))
         return self._journal
 
     def acknowledge(self, sink: str, entries: Iterable[Entry], sinks: Iterable[str]) -> None:
@@ -226,10 +226,7 @@ class Spool:
         """
         journal = self.journal()
         moved = journal.advance(sink, ((e.segment, e.index + 1) for e in entries if e.segment != CURRENT))
-        acks = journal.acks
-        if self._live is None:
-            self._live = set(self.segments())
-        live = self._live
+        acks, live = journal.acks, journal.live
         finished = [segment for segment, done in acks.items() if segment in live
                     and all(done.get(name, 0) >= len(self._read(segment)) for name in sinks)]
         self._remove_segments(finished)
@@ -251,7 +248,7 @@ class Spool:
                 if lock is not None:
                     self._adjust(lock, -gone_events, -gone_bytes)
                 else:
-                    with locking.locked(self._path(COUNT_FILE)) as fd:
+                    with locking.locked(self._path(COUNT_FILE), writes=True) as fd:
                         self._adjust(fd, -gone_events, -gone_bytes)
             except (OSError, TimeoutError):
                 pass
@@ -260,9 +257,8 @@ class Spool:
     def _enforce_cap(self, lock: int) -> int:
         """Drop the oldest segments until under the cap; returns the events dropped.
 
-        The running totals said the cap is passed; they are recounted from the
-        segments first, so a damaged count never costs an event.  The newest
-        segment (the record just appended) is never dropped.
+        The totals said the cap is passed; they are recounted from the segments first, so a damaged
+        count never costs an event.  The newest segment (the record just appended) is never dropped.
         """
         self._rotate()
         entries = self.entries(include_current=False)
@@ -278,7 +274,7 @@ class Spool:
     def recount(self) -> None:
         """Set the running totals from the segments (the flusher does this once per run)."""
         try:
-            with locking.locked(self._path(COUNT_FILE)) as lock:
+            with locking.locked(self._path(COUNT_FILE), writes=True) as lock:
                 entries = self.entries()
                 self._adjust(lock, sum(e.events for e in entries), sum(e.size for e in entries), exact=True)
         except (OSError, TimeoutError):

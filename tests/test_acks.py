@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -186,3 +187,27 @@ def test_a_segment_replaced_on_disk_between_two_readings_is_read_again(isolated)
     replacement.write_bytes(longer)
     replacement.replace(path)
     assert [spool.load(e)["events"][0]["properties"]["n"] for e in spool.entries()] == [0, 1, 2, 0, 1]
+
+
+def test_the_journal_forgets_segments_that_are_gone(isolated, collector, cli, runner, monkeypatch) -> None:
+    monkeypatch.setenv("TESTKUBE_TELEMETRY_GA_URL", collector.url + "/mp/collect")
+    monkeypatch.setenv("TESTKUBE_TELEMETRY_GA_MEASUREMENT_ID", "G-TEST1")
+    with_id(isolated)
+    for _ in range(20):  # twenty deliveries, each of its own segment, to two collectors
+        spool_events(isolated, 2)
+        assert runner.invoke(cli, ["telemetry", "flush"]).exit_code == 0
+    assert len(collector.messages()) == len(collector.ga_events()) == 40
+    assert spool_of(isolated).segments() == []
+    assert len(acks.read(str(journal(isolated)))) <= 1  # at most the last delivery's, never one per delivery
+    assert journal(isolated).stat().st_size < 200
+
+
+def test_a_hard_linked_current_keeps_its_records_and_the_other_name_is_untouched(isolated, tmp_path) -> None:
+    ids = spool_events(isolated, 5)
+    backup = tmp_path / "backup-current"  # as `cp -al` leaves a snapshot of the home
+    os.link(isolated / "telemetry" / "spool" / "current", backup)
+    before = backup.read_bytes()
+    ids += spool_events(isolated, 1)
+    spool = spool_of(isolated)
+    assert [spool.load(e)["events"][0]["messageId"] for e in spool.entries()] == ids
+    assert backup.read_bytes() == before
