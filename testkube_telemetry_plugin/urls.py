@@ -39,6 +39,8 @@ def checked_url(url: str) -> tuple[Optional[str], Optional[str]]:
         return None, f"{shown!r} is not a valid URL"
     if parsed.scheme not in ("http", "https") or not parsed.host:
         return None, f"{shown!r} is not an http(s) URL"
+    if parsed.host.startswith(("*", ".")):  # requests refuses these labels when it sends
+        return None, f"{shown!r} is not a valid host name"
     if parsed.auth or parsed.fragment:
         return None, f"{shown!r} has user info or a fragment; refused"
     if parsed.scheme == "http" and not _is_loopback(parsed.host):
