@@ -123,8 +123,11 @@ Case = tuple[list[str], dict[str, str]]
 def compare(baseline: Case, cases: dict[str, Case], runs: int) -> dict[str, tuple[float, float]]:
     """{name: (median ms, median of pair-by-pair ratios to the baseline)}, baseline included."""
     everything = {"baseline": baseline, **cases}
-    for args, env in everything.values():
-        timed(args, env)  # warm caches (bytecode, entry points, page cache)
+    for name, (args, env) in everything.items():  # warm caches (bytecode, entry points, page cache)
+        check = subprocess.run(args, env=env, cwd=QUIET_DIR, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               text=True, check=False)
+        if check.returncode != 0:  # timing a command that fails would measure nothing
+            raise SystemExit(f"{name}: {' '.join(args)} exited {check.returncode}:\n{check.stderr.strip()}")
     samples: dict[str, list[float]] = {name: [] for name in everything}
     for _ in range(runs):
         for name, (args, env) in everything.items():

@@ -123,7 +123,9 @@ def build_commands(bound: Host) -> list[click.Command]:
         """Start over with a new anonymous id; pending events are dropped."""
         from .anonymous_id import ensure_anonymous_id
         from .config_file import ConfigError, new_file_header
+        from .events import INSTALL, base_properties, event_name, new_event, new_record
         from .notice import hint
+        from .opt_out import purge_after_opt_out
         from .spool import Spool
 
         current = settings()
@@ -137,7 +139,12 @@ def build_commands(bound: Host) -> list[click.Command]:
                                                new_file_header(current.host.product, hint(current.host)), renew=True)
         except ConfigError as exc:
             raise click.ClickException(f"{exc}; not changed") from None
-        spool.purge()
+        # Nothing of the old id stays (records, sent log, state); the new one starts as a first run
+        # does: its install event now, the notice and the day's heartbeat with the next command.
+        purge_after_opt_out(current)
+        host = current.host
+        Spool(current.paths.spool).append(new_record(host, [new_event(event_name(host, INSTALL),
+                                                                      base_properties(host))]))
         click.echo(f"New anonymous id: {new_id}")
         click.echo(f"Dropped {dropped} pending event{'s' if dropped != 1 else ''}.")
 

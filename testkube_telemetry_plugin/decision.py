@@ -98,7 +98,7 @@ def decide(
     if project is not None:
         if project.problem:
             return Decision(False, "project", f"{project.problem} (off until fixed)"), warnings
-        ignored = sorted(key for key in project.table if key != "enabled")
+        ignored = sorted(key for key, value in project.table.items() if not (key == "enabled" and value is False))
         if ignored:
             warnings.append(f"{project.path}: ignored {', '.join(ignored)}; a project file can only turn telemetry off")
         if project.table.get("enabled") is False:

@@ -21,7 +21,7 @@ from .sinks import sinks_for
 from .spool import Spool
 
 ATTEMPTS = 3
-SAY_WAITING_AFTER_S = 1.0
+SAY_WAITING_AFTER_S = 0.5  # the README promises "within a second" of the command starting
 
 
 def flush_now(settings: Settings, timeout_s: float) -> int:

@@ -89,8 +89,19 @@ def render_status(data: dict[str, Any], host_name: str, opt_out_hint: str) -> st
     lines.append(f"Pending events: {data['pending_events']}")
     lines += [f"Problem: {problem}" for problem in data["problems"]]
     lines.append(f"Turn it off with `{opt_out_hint}` (or DO_NOT_TRACK=1)." if data["enabled"]
-                 else f"Turn it on with `{host_name} enable telemetry`.")
+                 else _turn_on_hint(data["decided_by"], host_name))
     return "\n".join(lines)
+
+
+def _turn_on_hint(decided_by: str, host_name: str) -> str:
+    """What turns it on from where it was turned off: `enable` alone cannot undo a project file or a variable."""
+    if decided_by == "project":
+        return f"Turn it on for this project with `{host_name} enable telemetry --project`."
+    if decided_by == "env":
+        return "Turn it on by unsetting that variable."
+    if decided_by == "home":
+        return "It stays off until the folder is fixed."
+    return f"Turn it on with `{host_name} enable telemetry`."
 
 
 def show_data(settings: Settings) -> dict[str, Any]:

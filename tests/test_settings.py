@@ -62,6 +62,10 @@ def test_a_project_file_says_which_keys_it_ignored(isolated) -> None:
     Path(".testkube.toml").write_text('[telemetry]\nconsent = "opt-out"\nsegment_url = "https://x.example"\n')
     warnings = " ".join(load().warnings)
     assert "ignored consent, segment_url" in warnings and "can only turn telemetry off" in warnings
+    Path(".testkube.toml").write_text('[telemetry]\nenabled = true\nconsent = "opt-out"\n')
+    assert "ignored consent, enabled;" in " ".join(load().warnings)  # `enabled = true` is ignored too
+    Path(".testkube.toml").write_text('[telemetry]\nenabled = false\n')
+    assert not any("ignored" in warning for warning in load().warnings)
 
 
 @pytest.mark.parametrize("name", ["DO_NOT_TRACK", "TESTKUBE_TELEMETRY_DISABLED"])
@@ -200,7 +204,13 @@ def test_id_is_hmac_of_machine_id_stable_and_reset_changes_it(isolated, cli, run
     renewed = load().anonymous_id
     assert renewed and renewed != first.anonymous_id and renewed in result.stdout
     assert "Dropped 4 pending events." in result.stdout  # install, heartbeat, 2 commands
-    assert json.loads(runner.invoke(cli, ["telemetry", "show", "--json"]).stdout)["pending"] == []
+    # The new id starts as a first run does: its install event, then the notice and a heartbeat.
+    pending = json.loads(runner.invoke(cli, ["telemetry", "show", "--json"]).stdout)["pending"]
+    assert [(m["event"], m["anonymousId"]) for m in pending] == [("testkube_cli_install", renewed)]
+    after = runner.invoke(cli, ["ends", "ok"])
+    assert "This notice is shown once" in after.stderr
+    pending = json.loads(runner.invoke(cli, ["telemetry", "show", "--json"]).stdout)["pending"]
+    assert [m["event"] for m in pending] == ["testkube_cli_install", "testkube-heartbeat", "testkube_cli_command"]
 
 
 def test_reset_while_off_creates_no_id(isolated, cli, runner, monkeypatch) -> None:
@@ -341,7 +351,11 @@ def test_project_disable_and_enable(isolated, cli, runner) -> None:
     assert Path(".testkube.toml").read_text().endswith("[telemetry]\nenabled = false\n")
     status = json.loads(runner.invoke(cli, ["status", "telemetry", "--json"]).stdout)
     assert (status["enabled"], status["decided_by"]) == (False, "project")
-    runner.invoke(cli, ["enable", "telemetry", "--project"])
+    # The way back that `status` gives works as it says.
+    hint = runner.invoke(cli, ["telemetry", "status"]).stdout.strip().splitlines()[-1]
+    suggested = __import__("re").search(r"`testkube ([^`]+)`", hint)[1].split()
+    assert suggested == ["enable", "telemetry", "--project"], hint
+    runner.invoke(cli, suggested)
     assert load().enabled
 
 
