@@ -576,3 +576,21 @@ def test_the_readme_plugin_project_installs_and_runs(tmp_path: Path, isolated: P
     assert ran.stderr.endswith("testkube hello exited 0\n")  # after the one-time telemetry notice
     plugins = run_testkube("plugins", env=env)
     assert "hello  (testkube-hello 0.1.0)  hooks: testkube_post_command, testkube_register_commands" in plugins.stdout
+
+
+# -- the README's adoption examples, run as written ------------------------------------------
+def readme_adoption_examples() -> list[str]:
+    text = (TESTS.parent / "README.md").read_text(encoding="utf-8")
+    section = text.split("### Adopting the contract in another Click CLI", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```python\n(.*?)```", section, re.S)
+
+
+@pytest.mark.parametrize("index", range(3))
+def test_each_readme_adoption_example_runs_as_written(index: int, isolated: Path, tmp_path: Path) -> None:
+    examples = readme_adoption_examples()
+    assert len(examples) == 3
+    code = examples[index] + "\nmycli(['--help'], prog_name='mycli')\n"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=tmp_path,
+                            env={**os.environ, "HOME": str(tmp_path), "MYCLI_HOME": str(tmp_path / "mycli")})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Usage: mycli")
