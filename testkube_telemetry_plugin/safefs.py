@@ -112,7 +112,7 @@ def read_bytes(path: str, limit: int) -> bytes:
         os.close(fd)
 
 
-def write_all(fd: int, data: bytes) -> None:
+def _write_all(fd: int, data: bytes) -> None:
     """`os.write` until all of `data` is written (a write may take only part of it)."""
     view = memoryview(data)
     while view:
@@ -131,7 +131,7 @@ def write_atomic(path: str, data: bytes, durable: bool = True) -> None:
     tmp = os.path.join(folder, f".{name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
     fd = open_file(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
     try:
-        write_all(fd, data)
+        _write_all(fd, data)
         if durable:
             os.fsync(fd)
     except BaseException:
@@ -146,8 +146,8 @@ def write_atomic(path: str, data: bytes, durable: bool = True) -> None:
         raise
 
 
-def append(path: str, data: bytes, limit: int = 16 * 1024 * 1024) -> int:
-    """Append `data`; returns the file's size afterwards.
+def append(path: str, data: bytes, limit: int = 16 * 1024 * 1024, durable: bool = False) -> int:
+    """Append `data` (synced, if `durable`); returns the file's size afterwards.
 
     A file with other names (hard links) is not written through: it is
     replaced, by a rename, with a file of its own holding its bytes and `data`.
@@ -155,12 +155,14 @@ def append(path: str, data: bytes, limit: int = 16 * 1024 * 1024) -> int:
     fd = open_file(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, linked_ok=True)
     try:
         if os.fstat(fd).st_nlink == 1:
-            write_all(fd, data)
+            _write_all(fd, data)
+            if durable:
+                os.fsync(fd)
             return os.fstat(fd).st_size
     finally:
         os.close(fd)
     whole = read_bytes(path, limit) + data
-    write_atomic(path, whole, durable=False)
+    write_atomic(path, whole, durable=durable)
     return len(whole)
 
 

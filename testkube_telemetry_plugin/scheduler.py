@@ -44,7 +44,7 @@ def host_to_env(host: Host) -> str:
 
     telemetry = host.telemetry.as_dict() if host.telemetry else None
     return to_json({"name": host.display_name, "version": host.version, "plugin_group": host.plugin_group,
-                       "env_prefix": host.env_prefix, "home": host.home, "telemetry": telemetry})
+                    "env_prefix": host.env_prefix, "home": host.home, "telemetry": telemetry})
 
 
 def host_from_env(value: str) -> Host:

@@ -79,13 +79,7 @@ class Spool:
         data = f"{events}\t{to_json(record)}\n".encode("utf-8")
         safefs.private_dir(self.folder)
         with locking.locked(self._path(COUNT_FILE), writes=True) as lock:
-            fd = self._open_current()
-            try:
-                safefs.write_all(fd, data)
-                os.fsync(fd)
-                size = os.fstat(fd).st_size
-            finally:
-                os.close(fd)
+            size = self._append_current(data)
             total_events, total_bytes = self._adjust(lock, events, len(data))
             if size > SEGMENT_BYTES:
                 self._rotate()
@@ -93,19 +87,15 @@ class Spool:
                 return 0
             return self._enforce_cap(lock)
 
-    def _open_current(self) -> int:
-        """`current` for appending: never written through a link of either kind, a pipe or a folder."""
-        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT
+    def _append_current(self, data: bytes) -> int:
+        """Append to `current`, synced; anything but a regular file there (a link, a pipe) is removed, never used."""
         try:
-            return safefs.open_file(self._path(CURRENT), flags)
+            return safefs.append(self._path(CURRENT), data, MAX_SEGMENT_READ, durable=True)
         except OSError:
-            st = os.lstat(self._path(CURRENT))
-            if stat.S_ISREG(st.st_mode) and st.st_nlink > 1:
-                self._rotate()  # its records stay, in a segment (only ever read); the other name is untouched
-            elif stat.S_ISREG(st.st_mode):
+            if stat.S_ISREG(os.lstat(self._path(CURRENT)).st_mode):
                 raise
         safefs.remove(self._path(CURRENT))
-        return safefs.open_file(self._path(CURRENT), flags)
+        return safefs.append(self._path(CURRENT), data, MAX_SEGMENT_READ, durable=True)
 
     def _rotate(self) -> None:
         try:
