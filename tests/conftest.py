@@ -154,6 +154,14 @@ def collector(monkeypatch: pytest.MonkeyPatch) -> Any:
         yield running
 
 
+@pytest.fixture
+def two_sinks(collector: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Segment and GA4 on the same collector, so per-collector acknowledgements are used."""
+    monkeypatch.setenv("TESTKUBE_TELEMETRY_GA_URL", collector.url + "/mp/collect")
+    monkeypatch.setenv("TESTKUBE_TELEMETRY_GA_MEASUREMENT_ID", "G-TEST1")
+    return collector
+
+
 def run_testkube(
     *args: str, env: dict[str, str] | None = None, timeout: float = 60, **kwargs: Any
 ) -> subprocess.CompletedProcess[str]:

@@ -117,8 +117,8 @@ def test_a_second_collector_costs_no_second_reading_of_the_spool(tmp_path, colle
     assert len(collector.ga_events()) == 400
 
 
-def test_acknowledgements_written_before_the_journal_still_count(isolated, collector, cli, runner,
-                                                                 monkeypatch) -> None:
+def test_acknowledgements_written_before_the_journal_still_count(isolated, collector, two_sinks, cli,
+                                                                 runner) -> None:
     """An upgrade in the middle of a delivery: what the old `.acks` (JSON) says was sent is not sent again."""
     import json
 
@@ -128,8 +128,6 @@ def test_acknowledgements_written_before_the_journal_still_count(isolated, colle
     spool.rotate()
     (segment,) = spool.segments()
     journal(isolated).write_text(json.dumps({segment: {"segment": 30}, "seg-gone": {"ga4": 3}}))
-    monkeypatch.setenv("TESTKUBE_TELEMETRY_GA_URL", collector.url + "/mp/collect")
-    monkeypatch.setenv("TESTKUBE_TELEMETRY_GA_MEASUREMENT_ID", "G-TEST1")
     result = runner.invoke(cli, ["telemetry", "flush"])
     assert result.exit_code == 0, result.output
     assert collector.messages() == []  # Segment had them all
@@ -189,9 +187,8 @@ def test_a_segment_replaced_on_disk_between_two_readings_is_read_again(isolated)
     assert [spool.load(e)["events"][0]["properties"]["n"] for e in spool.entries()] == [0, 1, 2, 0, 1]
 
 
-def test_the_journal_forgets_segments_that_are_gone(isolated, collector, cli, runner, monkeypatch) -> None:
-    monkeypatch.setenv("TESTKUBE_TELEMETRY_GA_URL", collector.url + "/mp/collect")
-    monkeypatch.setenv("TESTKUBE_TELEMETRY_GA_MEASUREMENT_ID", "G-TEST1")
+def test_the_journal_forgets_segments_that_are_gone(isolated, collector, two_sinks,
+                                                    cli, runner) -> None:
     with_id(isolated)
     for _ in range(20):  # twenty deliveries, each of its own segment, to two collectors
         spool_events(isolated, 2)

@@ -102,9 +102,8 @@ def test_600_events_go_in_batches_of_at_most_100_and_500_kb(isolated, collector,
     assert {m["anonymousId"] for m in collector.messages()} == {ID}  # the id is added when sent
 
 
-def test_60_events_go_to_ga4_in_three_requests_and_to_segment(isolated, collector, cli, runner, monkeypatch) -> None:
-    monkeypatch.setenv("TESTKUBE_TELEMETRY_GA_URL", collector.url + "/mp/collect")
-    monkeypatch.setenv("TESTKUBE_TELEMETRY_GA_MEASUREMENT_ID", "G-TEST1")
+def test_60_events_go_to_ga4_in_three_requests_and_to_segment(isolated, collector, two_sinks, cli, runner,
+                                                              monkeypatch) -> None:
     monkeypatch.setenv("TESTKUBE_TELEMETRY_GA_API_SECRET", "s3cret")
     with_id(isolated)
     spool_events(isolated, 60)
@@ -121,10 +120,8 @@ def test_60_events_go_to_ga4_in_three_requests_and_to_segment(isolated, collecto
     assert pending_records(isolated) == 0  # each record went once both collectors had it
 
 
-def test_a_record_waits_for_the_collector_that_failed_and_only_it(isolated, collector, cli, runner,
-                                                                  monkeypatch) -> None:
-    monkeypatch.setenv("TESTKUBE_TELEMETRY_GA_URL", collector.url + "/mp/collect")
-    monkeypatch.setenv("TESTKUBE_TELEMETRY_GA_MEASUREMENT_ID", "G-TEST1")
+def test_a_record_waits_for_the_collector_that_failed_and_only_it(isolated, collector, two_sinks, cli,
+                                                                  runner) -> None:
     with_id(isolated)
     ids = spool_events(isolated, 5)
     collector.plan(("status", 200), *[("status", 500)] * 3)  # Segment accepts, GA4 fails three times
@@ -408,12 +405,10 @@ def test_flush_says_it_waits_for_a_background_flusher_then_gives_up_at_its_timeo
     assert len(collector.messages()) == 3
 
 
-def test_a_damaged_record_is_counted_once_whatever_the_number_of_collectors(isolated, collector, cli, runner,
-                                                                             monkeypatch) -> None:
+def test_a_damaged_record_is_counted_once_whatever_the_number_of_collectors(isolated, collector, two_sinks,
+                                                                             cli, runner) -> None:
     from testkube_telemetry_plugin.state import load
 
-    monkeypatch.setenv("TESTKUBE_TELEMETRY_GA_URL", collector.url + "/mp/collect")
-    monkeypatch.setenv("TESTKUBE_TELEMETRY_GA_MEASUREMENT_ID", "G-TEST1")
     with_id(isolated)
     good = spool_events(isolated, 2)
     with open(isolated / "telemetry" / "spool" / "current", "ab") as current:

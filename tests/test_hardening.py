@@ -84,14 +84,6 @@ def thread_errors(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return seen
 
 
-@pytest.fixture
-def two_sinks(collector: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """Segment and GA4 on the same collector, so per-collector acknowledgements are used."""
-    monkeypatch.setenv("TESTKUBE_TELEMETRY_GA_URL", collector.url + "/mp/collect")
-    monkeypatch.setenv("TESTKUBE_TELEMETRY_GA_MEASUREMENT_ID", "G-TEST1")
-    return collector
-
-
 def host_baseline(cli: Any, runner: CliRunner) -> dict[tuple[str, ...], tuple[int, str, str]]:
     """What the host commands print with telemetry switched off by the environment."""
     return {tuple(args): invoke(cli, runner, args, env={"DO_NOT_TRACK": "1"}) for args in HOST_COMMANDS}
