@@ -338,6 +338,7 @@ def test_next_heartbeat_reports_what_was_rejected(isolated, collector, cli, runn
     heartbeats = [m["properties"] for m in collector.messages() if m["event"] == "testkube-heartbeat"]
     assert [(h["dropped_events"], h["rejected_events"], h["oversized_events"]) for h in heartbeats] == [
         (0, 0, 0), (0, 4, 0)]
+    assert {h["source"] for h in heartbeats} == {"cli"}
     assert load_state(str(isolated / "telemetry")).counters["dropped_rejected"] == 0
 
 

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from testkube_telemetry_plugin import send_heartbeat
 from testkube_telemetry_plugin.anonymous_id import keyed_hash
+from testkube_telemetry_plugin.catalogue import HEARTBEAT_COUNTS
 from testkube_telemetry_plugin.cli import TESTKUBE
 
 SEED_FIELDS = {"anonymousId", "context", "event", "integrations", "messageId", "timestamp", "type", "properties"}
@@ -81,6 +82,7 @@ def test_heartbeat_sends_the_seeds_message_and_prints_it_with_json(cli, runner, 
     assert message["event"] == "testkube-heartbeat" and HEX64.match(message["anonymousId"])
     assert message["context"]["library"] == {"name": "testkube-telemetry-plugin", "version": "0.1.0"}
     assert message["properties"]["source"] == "server" and HEX64.match(message["properties"]["cluster_id"])
+    assert not set(HEARTBEAT_COUNTS) & set(message["properties"])  # the counts go with the CLI's heartbeat only
 
 
 def test_the_python_call_does_the_same_for_a_server_written_in_python(collector, isolated) -> None:
