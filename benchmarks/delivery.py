@@ -32,8 +32,8 @@ PROPERTIES = {"command": "create test", "exit_code": 0, "status": "success", "du
 
 def spool_events(home: str) -> None:
     from testkube_telemetry_plugin.cli import TESTKUBE
-    from testkube_telemetry_plugin.events import base_properties, new_event, new_record
-    from testkube_telemetry_plugin.spool import Spool
+    from testkube_telemetry_plugin.telemetry.events import base_properties, new_event, new_record
+    from testkube_telemetry_plugin.telemetry.spool import Spool
 
     os.makedirs(os.path.join(home, "telemetry"), mode=0o700, exist_ok=True)
     with open(os.path.join(home, "config.toml"), "w") as handle:
@@ -47,8 +47,8 @@ def spool_events(home: str) -> None:
 def ours(url: str, template: str, measure_memory: bool) -> tuple[int, float, int]:
     """(events sent, seconds, peak bytes or 0), from a copy of the spooled `template` home."""
     from testkube_telemetry_plugin.cli import TESTKUBE
-    from testkube_telemetry_plugin.delivery import deliver
-    from testkube_telemetry_plugin.settings import load_settings
+    from testkube_telemetry_plugin.telemetry.delivery.loop import deliver
+    from testkube_telemetry_plugin.telemetry.settings import load as load_settings
 
     with tempfile.TemporaryDirectory() as scratch:
         home = os.path.join(scratch, "home")
@@ -63,7 +63,7 @@ def ours(url: str, template: str, measure_memory: bool) -> tuple[int, float, int
         elapsed = time.perf_counter() - started
         peak = tracemalloc.get_traced_memory()[1] if measure_memory else 0
         tracemalloc.stop()
-    return report.sinks["segment"].sent, elapsed, peak
+    return report.collectors["segment"].sent, elapsed, peak
 
 
 def segments_client(url: str, collector: CollectorProcess) -> tuple[int, float]:
@@ -93,8 +93,8 @@ def flush_command(url: str, collector: CollectorProcess) -> tuple[int, float]:
     with open(os.path.join(home, "telemetry", "retry-at"), "w") as handle:
         handle.write(repr(time.time() + 3600))  # as if offline until now: nothing was delivered
     from testkube_telemetry_plugin.cli import TESTKUBE as HOST
-    from testkube_telemetry_plugin.events import base_properties, new_event, new_record
-    from testkube_telemetry_plugin.spool import Spool
+    from testkube_telemetry_plugin.telemetry.events import base_properties, new_event, new_record
+    from testkube_telemetry_plugin.telemetry.spool import Spool
 
     spool = Spool(os.path.join(home, "telemetry", "spool"))
     base = base_properties(HOST)

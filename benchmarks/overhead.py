@@ -25,8 +25,8 @@ DEAD = "http://127.0.0.1:9"  # connection refused at once: offline
 def offline_home(pending: int) -> str:
     """A home whose collector is unreachable and backing off, with `pending` events waiting."""
     from testkube_telemetry_plugin.cli import TESTKUBE as HOST
-    from testkube_telemetry_plugin.events import new_event, new_record
-    from testkube_telemetry_plugin.spool import Spool
+    from testkube_telemetry_plugin.telemetry.events import new_event, new_record
+    from testkube_telemetry_plugin.telemetry.spool import Spool
 
     home = scratch_home()
     telemetry = os.path.join(home, "telemetry")

@@ -1,18 +1,20 @@
 """Hook contract, host group and anonymous opt-out telemetry for Click CLIs.
 
-Kept tiny on purpose: every command of the host CLI imports this package, so
-heavy modules (requests, tomlkit, hashlib) are imported only where they are used.
+Three floors, imports flowing one way (see docs/architecture.md): `hooks/`, a
+library for any Click CLI; `telemetry/`, the telemetry plugin; and the
+reference `testkube` app (`cli.py`).  This module only names the public
+parts, lazily: every command of a host CLI imports it, and a plugin that only
+needs `hookimpl` must not pay for the group, the plugin or the app.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .hookspecs import hookimpl
-from .host import Host, Telemetry
-from .invocation import Invocation, Outcome, current_invocation
-
-__version__ = "0.1.0"
+from ._version import __version__
+from .hooks.host import Host
+from .hooks.invocation import Invocation, Outcome, current_invocation
+from .hooks.specs import hookimpl
 
 __all__ = [
     "HookedGroup",
@@ -27,19 +29,22 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from .hooked import HookedGroup
-    from .server import send_heartbeat
+    from .hooks.group import HookedGroup
+    from .telemetry import Telemetry
+    from .telemetry.heartbeat import send_heartbeat
 
 
 def __getattr__(name: str) -> Any:
-    # HookedGroup lives in hooked.py, which imports click; keep `import
-    # testkube_telemetry_plugin` cheap for plugins that only need `hookimpl`.
     if name == "HookedGroup":
-        from .hooked import HookedGroup
+        from .hooks.group import HookedGroup
 
         return HookedGroup
+    if name == "Telemetry":
+        from .telemetry import Telemetry
+
+        return Telemetry
     if name == "send_heartbeat":
-        from .server import send_heartbeat
+        from .telemetry.heartbeat import send_heartbeat
 
         return send_heartbeat
     raise AttributeError(name)

@@ -1,4 +1,4 @@
-"""File operations that cannot be turned against the user.
+"""Files, folders and locks that cannot be turned against the user (shared by both floors).
 
 Another user who can write to a folder we use, or plant a symbolic link in it,
 must not be able to make us append to `~/.bashrc` or read a FIFO forever.  So:
@@ -7,13 +7,28 @@ to us and nobody else may write to them; files are opened with `O_NOFOLLOW`
 (new ones with `O_EXCL`), checked to be regular files of ours after opening,
 and read up to a limit.  Every failure is an `OSError` whose message is one
 sentence a user can act on.
+
+A folder is trusted by walking from the home down to it (`folder`, `problem`):
+`O_NOFOLLOW` guards only a path's last component, so a folder on the way that
+was replaced by a link would still take every open through it, elsewhere.
+
+Locks are `fcntl.flock` locks: they belong to an open file and vanish with the
+process, so a crashed or SIGKILLed holder never leaves a stale lock behind.
 """
 
 from __future__ import annotations
 
 import os
 import stat
-from typing import Optional
+import time
+from contextlib import contextmanager
+from typing import Iterator, Optional
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None  # type: ignore[assignment]
+    import msvcrt
 
 NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)  # Windows has no symlink-following opens to refuse
 CLOEXEC = getattr(os, "O_CLOEXEC", 0)
@@ -62,6 +77,41 @@ def private_dir(path: str) -> str:
         st = os.lstat(path)
     check_dir(path, st)
     return path
+
+
+def folder(home: str, *parts: str, create: bool = False) -> str:
+    """`home/parts...`, with every folder from the home down checked (and, with `create`, made 0700).
+
+    The one way any file under a home is reached: a folder on the way that is a
+    link, another user's, or writable by others raises UnsafePath; a missing
+    one raises FileNotFoundError, unless `create`.
+    """
+    path = private_dir(home) if create else _checked_dir(home)
+    for part in parts:
+        path = os.path.join(path, part)
+        if create:
+            private_dir(path)
+        else:
+            _checked_dir(path)
+    return path
+
+
+def _checked_dir(path: str) -> str:
+    check_dir(path)
+    return path
+
+
+def problem(home: str, *folders: tuple[str, ...]) -> Optional[str]:
+    """Why the home, or one of `folders` under it, cannot be trusted, or None (missing ones are fine)."""
+    for parts in ((), *folders):
+        try:
+            folder(home, *parts)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            path = os.path.join(home, *parts)
+            return str(exc) if isinstance(exc, UnsafePath) else f"{path}: {exc.strerror or exc}"
+    return None
 
 
 def _checked(fd: int, path: str, linked_ok: bool) -> int:
@@ -204,3 +254,61 @@ def unsealed(data: bytes) -> Optional[bytes]:
     """
     body, found, check = data.rpartition(b"sum=")
     return body if found and check == b"%016x\n" % checksum(body) else None
+
+
+# -- locks ------------------------------------------------------------------------
+
+def _try_lock(fd: int) -> bool:
+    try:
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        else:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+    except OSError:
+        return False
+    return True
+
+
+def acquire(path: str, timeout_s: float = 0.0, writes: bool = False) -> Optional[int]:
+    """An open descriptor holding the lock, or None if another holder kept it.
+
+    Only a lock that also `writes` (the spool's running totals) refuses a
+    file with other names: a bare lock never changes its file's bytes.
+    """
+    fd = open_file(path, os.O_RDWR | os.O_CREAT, linked_ok=not writes)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if _try_lock(fd):
+            return fd
+        if time.monotonic() >= deadline:
+            os.close(fd)
+            return None
+        time.sleep(0.02)
+
+
+def release(fd: int) -> None:
+    os.close(fd)  # closing the descriptor drops the lock
+
+
+def is_held(path: str) -> bool:
+    """Whether some process holds the lock at `path` right now."""
+    try:
+        fd = acquire(path)
+    except OSError:
+        return False
+    if fd is None:
+        return True
+    release(fd)
+    return False
+
+
+@contextmanager
+def locked(path: str, timeout_s: float = 5.0, writes: bool = False) -> Iterator[int]:
+    """Hold the lock for the block; raises TimeoutError if it cannot be had."""
+    fd = acquire(path, timeout_s, writes)
+    if fd is None:
+        raise TimeoutError(f"{path} is locked by another process")
+    try:
+        yield fd
+    finally:
+        release(fd)

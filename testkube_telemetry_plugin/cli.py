@@ -1,8 +1,9 @@
-"""The reference `testkube` host: the stand-in for Testkube's own CLI.
+"""The reference `testkube` app: the stand-in for Testkube's own CLI.
 
 It is what a real host looks like: one `Host` declaration (name, version,
-plugin group, telemetry collectors), a `HookedGroup` root, and its own
-commands; everything else comes from plugins.
+plugin group, the plugins it always has, with their configuration), a
+`HookedGroup` root, and its own commands; everything else comes from plugins.
+This floor wires the other two together: it may import both, neither imports it.
 """
 
 from __future__ import annotations
@@ -12,16 +13,21 @@ from typing import Any
 
 import click
 
-from . import __version__
-from .hooked import HookedGroup
-from .host import Host, Telemetry
+from ._version import __version__
+from .hooks.group import HookedGroup
+from .hooks.host import Host
+from .telemetry import Telemetry
 
+# As datasette's DEFAULT_PLUGINS: what every `testkube` has, whatever is installed.
+DEFAULT_PLUGINS = (
+    Telemetry(product="Testkube", segment_url="https://analytics.testkube.io"),
+)
 TESTKUBE = Host(
     name="testkube",
     version=__version__,
     plugin_group="testkube.plugins",
     env_prefix="TESTKUBE",
-    telemetry=Telemetry(product="Testkube", segment_url="https://analytics.testkube.io"),
+    plugins=DEFAULT_PLUGINS,
 )
 
 

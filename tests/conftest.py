@@ -20,9 +20,12 @@ from click.testing import CliRunner
 from hypothesis import settings as hypothesis_settings
 
 from testkube_telemetry_plugin.cli import TESTKUBE, make_cli
-from testkube_telemetry_plugin.events import CI_PROVIDERS, new_event, new_record
-from testkube_telemetry_plugin.hooked import HookedGroup
-from testkube_telemetry_plugin.spool import Spool
+from testkube_telemetry_plugin.hooks.group import HookedGroup
+from testkube_telemetry_plugin.telemetry.events import CI_PROVIDERS, new_event, new_record
+from testkube_telemetry_plugin.telemetry.settings import Paths
+from testkube_telemetry_plugin.telemetry.spool import Spool
+from testkube_telemetry_plugin.telemetry.state import State
+from testkube_telemetry_plugin.telemetry.state import load as load_state
 
 sys.path.insert(0, str(Path(__file__).parent))
 from collector import Collector  # noqa: E402
@@ -179,9 +182,22 @@ def run_testkube(
 ID = "a" * 64
 
 
+def paths_at(home: Path | str) -> Paths:
+    """The testkube host's files under `home`."""
+    return Paths(str(home), ".testkube.toml")
+
+
+def spool_of(home: Path | str) -> Spool:
+    return Spool(paths_at(home))
+
+
+def state_of(home: Path | str) -> State:
+    return load_state(paths_at(home))
+
+
 def spool_events(home: Path, count: int, pad: int = 0) -> list[str]:
     """`count` one-event records, as `count` commands would leave them; returns their message ids."""
-    spool = Spool(str(home / "telemetry" / "spool"))
+    spool = spool_of(home)
     ids = []
     for i in range(count):
         event = new_event("testkube_cli_command", {"n": i, "pad": "x" * pad})

@@ -6,14 +6,9 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import spool_events, with_id
+from conftest import spool_events, spool_of, with_id
 
-from testkube_telemetry_plugin import acks
-from testkube_telemetry_plugin.spool import Spool
-
-
-def spool_of(home: Path) -> Spool:
-    return Spool(str(home / "telemetry" / "spool"))
+from testkube_telemetry_plugin.telemetry import acks
 
 
 def journal(home: Path) -> Path:
@@ -24,7 +19,7 @@ def test_a_delivery_cut_short_resumes_where_it_stopped_and_sends_nothing_twice(i
                                                                                runner) -> None:
     with_id(isolated)
     ids = spool_events(isolated, 600, pad=1500)  # four segments, six or more batches
-    assert len(spool_of(isolated).segments()) >= 2
+    assert len(spool_of(isolated).files()) >= 2
     collector.plan(*[("status", 200)] * 4, *[("status", 503, {"Retry-After": "0"})] * 3)
     first = runner.invoke(cli, ["telemetry", "flush"])
     assert first.exit_code == 1, first.output
@@ -54,7 +49,7 @@ def test_the_journal_appends_between_compactions_and_reads_back_as_written(isola
         sizes.append(journal(isolated).stat().st_size)
         expected = {}
         for entry in entries[:start + 7]:
-            expected[entry.segment] = {"segment": entry.index + 1}
+            expected[entry.file] = {"segment": entry.index + 1}
         assert spool.acked() == expected  # a fresh reader sees exactly what was acknowledged
     assert any(later > earlier for earlier, later in zip(sizes, sizes[1:]))  # appended...
     assert any(later < earlier for earlier, later in zip(sizes, sizes[1:]))  # ...and compacted
@@ -79,14 +74,14 @@ def test_a_segment_whose_name_cannot_be_journalled_is_removed_unread(isolated) -
     planted = folder / "seg-1\tsegment\t9"
     planted.write_text('1\t{"v": 1}\n')
     spool = spool_of(isolated)
-    assert planted.name not in spool.segments()
+    assert planted.name not in spool.files()
     assert not planted.exists()
     assert len(spool.entries()) == 2
 
 
 def test_a_second_collector_costs_no_second_reading_of_the_spool(tmp_path, collector, cli, runner,
                                                                   monkeypatch) -> None:
-    from testkube_telemetry_plugin import safefs
+    from testkube_telemetry_plugin import _fs as safefs
 
     reads: list[str] = []
     real_read = safefs.read_bytes
@@ -126,7 +121,7 @@ def test_acknowledgements_written_before_the_journal_still_count(isolated, colle
     ids = spool_events(isolated, 30)
     spool = spool_of(isolated)
     spool.rotate()
-    (segment,) = spool.segments()
+    (segment,) = spool.files()
     journal(isolated).write_text(json.dumps({segment: {"segment": 30}, "seg-gone": {"ga4": 3}}))
     result = runner.invoke(cli, ["telemetry", "flush"])
     assert result.exit_code == 0, result.output
@@ -177,7 +172,7 @@ def test_a_segment_replaced_on_disk_between_two_readings_is_read_again(isolated)
     spool_events(isolated, 3)
     spool = spool_of(isolated)
     spool.rotate()
-    (segment,) = spool.segments()
+    (segment,) = spool.files()
     assert [spool.load(e)["events"][0]["properties"]["n"] for e in spool.entries()] == [0, 1, 2]
     path = isolated / "telemetry" / "spool" / segment
     longer = path.read_bytes() + b"".join(path.read_bytes().splitlines(keepends=True)[:2])
@@ -194,7 +189,7 @@ def test_the_journal_forgets_segments_that_are_gone(isolated, collector, two_sin
         spool_events(isolated, 2)
         assert runner.invoke(cli, ["telemetry", "flush"]).exit_code == 0
     assert len(collector.messages()) == len(collector.ga_events()) == 40
-    assert spool_of(isolated).segments() == []
+    assert spool_of(isolated).files() == []
     assert len(acks.read(str(journal(isolated)))) <= 1  # at most the last delivery's, never one per delivery
     assert journal(isolated).stat().st_size < 200
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from testkube_telemetry_plugin import catalogue, events, ga4
+from testkube_telemetry_plugin.telemetry import catalogue, collectors, events
 
 README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
 
@@ -60,7 +60,7 @@ def test_command_shapes_map_to_catalogue_events(cli, runner, args, event, props)
         assert isinstance(got["duration_ms"], float)
     command = only(events, "testkube_cli_command")
     assert command["command"] == " ".join(args[:2] if args[0] != "init" else args[:1])
-    rule = next(r for r in catalogue.COMMAND_EVENTS if r.event == event)
+    rule = next(r for r in catalogue.EVENTS if r.event == event)
     assert set(got) - COMMON <= {p.name for p in rule.props}  # only this event's own properties
 
 
@@ -98,29 +98,31 @@ def test_readme_documents_every_event_and_property() -> None:
         match = re.match(r"^\| `([^`]+)` \| [^|]+ \|([^|]*)\|$", line)
         if match:
             rows[match[1]] = set(re.findall(r"`([^`]+)`", match[2]))
-    catalogue_rows = {rule.event: {p.name for p in rule.props} for rule in catalogue.COMMAND_EVENTS}
-    catalogue_rows.update({name: set(props) for name, (_, props) in catalogue.GENERAL_EVENTS.items()})
+    catalogue_rows = {entry.event: {p.name for p in entry.props} for entry in catalogue.EVENTS}
     assert rows == catalogue_rows
-    for name in catalogue.COMMON_PROPS:
-        assert f"`{name}`" in README
+    for prop in catalogue.COMMON:
+        assert f"`{prop.name}`" in README
 
 
-@pytest.mark.parametrize("event", [r.event for r in catalogue.COMMAND_EVENTS] + list(catalogue.GENERAL_EVENTS))
+GA4_VALID_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,39}$")  # from the Measurement Protocol's reference
+
+
+@pytest.mark.parametrize("event", [entry.event for entry in catalogue.EVENTS])
 def test_every_event_name_is_valid_for_ga4(event) -> None:
-    name = ga4.ga_name(event, ga4.RESERVED_EVENT_NAMES)
-    assert ga4.VALID_NAME.match(name) and not name.startswith(ga4.RESERVED_PREFIXES)
+    name = collectors.ga_name(event, collectors.GA4_RESERVED_EVENT_NAMES)
+    assert GA4_VALID_NAME.match(name) and not name.startswith(collectors.GA4_RESERVED_PREFIXES)
 
 
 def test_ga4_conversion_rules() -> None:
-    assert ga4.ga_name("testkube-heartbeat") == "testkube_heartbeat"
-    assert ga4.ga_name("_private") == "tk_private"
-    assert ga4.ga_name("google_thing") == "tk_google_thing"
-    assert ga4.ga_name("session_start", ga4.RESERVED_EVENT_NAMES) == "tk_session_start"
-    assert ga4.ga_name("9lives") == "tk_9lives"
-    assert len(ga4.ga_name("x" * 80)) == 40
+    assert collectors.ga_name("testkube-heartbeat") == "testkube_heartbeat"
+    assert collectors.ga_name("_private") == "tk_private"
+    assert collectors.ga_name("google_thing") == "tk_google_thing"
+    assert collectors.ga_name("session_start", collectors.GA4_RESERVED_EVENT_NAMES) == "tk_session_start"
+    assert collectors.ga_name("9lives") == "tk_9lives"
+    assert len(collectors.ga_name("x" * 80)) == 40
     message = {"event": "e", "anonymousId": "a", "timestamp": "2026-11-26T10:00:00.250Z",
                "properties": {f"p{i}": "v" * 300 for i in range(40)} | {"ok": True}}
-    event = ga4.to_event(message)
+    event = collectors.ga_event(message)
     assert len(event["params"]) == 25
     assert event["params"]["engagement_time_msec"] == 1 and "session_id" in event["params"]
     assert all(len(str(v)) <= 100 for v in event["params"].values())

@@ -12,23 +12,22 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ID, run_testkube, spool_events, with_id
+from conftest import ID, paths_at, run_testkube, spool_events, spool_of, state_of, with_id
 
 from testkube_telemetry_plugin.cli import TESTKUBE
-from testkube_telemetry_plugin.scheduler import HOST_ENV, host_to_env
-from testkube_telemetry_plugin.spool import Spool
-from testkube_telemetry_plugin.state import load as load_state
+from testkube_telemetry_plugin.telemetry.scheduler import HOST_ENV, host_to_env
+from testkube_telemetry_plugin.telemetry.spool import Spool
 
 SEED_FIELDS = {"anonymousId", "context", "event", "integrations", "messageId", "timestamp", "type", "properties"}
 
 
 def pending_records(home: Path) -> int:
-    return len(Spool(str(home / "telemetry" / "spool")).entries())
+    return len(spool_of(home).entries())
 
 
 def flusher_process() -> subprocess.Popen:
     env = {**os.environ, HOST_ENV: host_to_env(TESTKUBE)}
-    return subprocess.Popen([sys.executable, "-m", "testkube_telemetry_plugin.flusher"], env=env)
+    return subprocess.Popen([sys.executable, "-m", "testkube_telemetry_plugin.telemetry.delivery.flusher"], env=env)
 
 
 def kill_flusher_mid_batch(collector) -> None:
@@ -78,7 +77,7 @@ def test_one_spool_record_per_command_whatever_the_number_of_collectors(cli, run
     assert sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) == ["current"]
     records = (folder / "current").read_text().splitlines()
     assert len(records) == 3  # one line per command, read by every collector's delivery
-    assert [e.events for e in Spool(str(folder)).entries()] == [3, 1, 1]  # install+heartbeat+command, then one each
+    assert [e.events for e in Spool(paths_at(folder.parent.parent)).entries()] == [3, 1, 1]  # install+heartbeat+command, then one each
 
 
 def test_non_latin1_write_key_is_sent_not_crashed(cli, runner, collector, monkeypatch) -> None:
@@ -147,7 +146,7 @@ def test_retryable_answers_lose_nothing_and_redirects_are_never_followed(isolate
     assert result.exit_code == 0, result.output
     assert sorted(m["messageId"] for m in collector.messages()) == sorted(ids)
     assert all(address[1] != 1 for address in connections)  # the Location was never visited
-    assert load_state(str(isolated / "telemetry")).counters.get("dropped_rejected", 0) == 0
+    assert state_of(isolated).counters.get("dropped_rejected", 0) == 0
 
 
 def test_retry_after_as_an_http_date_is_honoured(isolated, collector, cli, runner, monkeypatch) -> None:
@@ -170,14 +169,14 @@ def test_connection_refused_keeps_events_until_the_collector_is_back(isolated, c
     refused = runner.invoke(cli, ["telemetry", "flush", "--timeout", "5"])
     assert refused.exit_code == 1
     assert "segment: 0 sent, 3 kept for retry, 0 dropped" in refused.stdout
-    assert load_state(str(isolated / "telemetry")).sinks["segment"].failures >= 1
+    assert state_of(isolated).collectors["segment"].failures >= 1
     from collector import Collector
 
     with Collector() as back:
         monkeypatch.setenv("TESTKUBE_TELEMETRY_SEGMENT_URL", back.url)
         assert runner.invoke(cli, ["telemetry", "flush"]).exit_code == 0
         assert sorted(m["messageId"] for m in back.messages()) == sorted(ids)
-    assert load_state(str(isolated / "telemetry")).sinks["segment"].failures == 0
+    assert state_of(isolated).collectors["segment"].failures == 0
 
 
 def test_400_drops_the_batch_and_counts_it(isolated, collector, cli, runner) -> None:
@@ -187,7 +186,7 @@ def test_400_drops_the_batch_and_counts_it(isolated, collector, cli, runner) -> 
     result = runner.invoke(cli, ["telemetry", "flush"])
     assert result.exit_code == 1
     assert "segment: 0 sent, 0 kept for retry, 4 dropped" in result.stdout
-    assert load_state(str(isolated / "telemetry")).counters["dropped_rejected"] == 4
+    assert state_of(isolated).counters["dropped_rejected"] == 4
     assert pending_records(isolated) == 0
 
 
@@ -229,7 +228,7 @@ def test_inline_delivery_keeps_events_when_the_deadline_passes(site, collector, 
     collector.plan(("hold",))
     result = run_testkube("ends", "ok")
     assert result.returncode == 0 and collector.holding.is_set()
-    spooled = Spool(str(isolated / "telemetry" / "spool"))
+    spooled = spool_of(isolated)
     assert [e.events for e in spooled.entries()] == [3]  # install, heartbeat, command
     collector.release()
 
@@ -287,7 +286,7 @@ def test_flush_says_what_it_waits_for_within_a_second_and_honours_timeout(isolat
 
 
 def test_backoff_stops_flushers_from_starting(isolated, cli, runner, monkeypatch) -> None:
-    from testkube_telemetry_plugin import scheduler
+    from testkube_telemetry_plugin.telemetry import scheduler
 
     with_id(isolated)
     spool_events(isolated, 1)
@@ -322,7 +321,7 @@ def test_spool_ignores_files_that_are_not_its_own(isolated) -> None:
     folder = isolated / "telemetry" / "spool"
     for stray in ("notes.txt", ".tmp-half-written.json", "segment", "current.bak", "seg"):
         (folder / stray).write_text("[]")
-    assert len(Spool(str(folder)).entries()) == 2
+    assert len(Spool(paths_at(folder.parent.parent)).entries()) == 2
 
 
 def test_next_heartbeat_reports_what_was_rejected(isolated, collector, cli, runner, monkeypatch) -> None:
@@ -339,7 +338,7 @@ def test_next_heartbeat_reports_what_was_rejected(isolated, collector, cli, runn
     assert [(h["dropped_events"], h["rejected_events"], h["oversized_events"]) for h in heartbeats] == [
         (0, 0, 0), (0, 4, 0)]
     assert {h["source"] for h in heartbeats} == {"cli"}
-    assert load_state(str(isolated / "telemetry")).counters["dropped_rejected"] == 0
+    assert state_of(isolated).counters["dropped_rejected"] == 0
 
 
 @pytest.mark.parametrize("collectors", [1, 2])
@@ -378,7 +377,7 @@ def test_flush_shows_progress_on_a_terminal_even_for_a_few_events(site, isolated
 
 HOLD_LOCK = """
 import sys, time
-from testkube_telemetry_plugin import locking
+from testkube_telemetry_plugin import _fs as locking
 fd = locking.acquire(sys.argv[1])
 print("held", flush=True)
 time.sleep(float(sys.argv[2]))
@@ -408,7 +407,6 @@ def test_flush_says_it_waits_for_a_background_flusher_then_gives_up_at_its_timeo
 
 def test_a_damaged_record_is_counted_once_whatever_the_number_of_collectors(isolated, collector, two_sinks,
                                                                              cli, runner) -> None:
-    from testkube_telemetry_plugin.state import load
 
     with_id(isolated)
     good = spool_events(isolated, 2)
@@ -418,14 +416,14 @@ def test_a_damaged_record_is_counted_once_whatever_the_number_of_collectors(isol
     assert runner.invoke(cli, ["telemetry", "flush"]).exit_code == 0
     assert sorted(m["messageId"] for m in collector.messages()) == sorted(good)
     assert len(collector.ga_events()) == 4
-    assert load(str(isolated / "telemetry")).counters["dropped_corrupt"] == 1
+    assert state_of(isolated).counters["dropped_corrupt"] == 1
 
 
 def test_past_5_mb_the_spool_drops_its_oldest_events_first(isolated) -> None:
-    from testkube_telemetry_plugin.spool import MAX_BYTES
+    from testkube_telemetry_plugin.telemetry.spool import MAX_BYTES
 
     ids = spool_events(isolated, 300, pad=20_000)  # about 6 MB of 20 KB events, oldest first
-    spool = Spool(str(isolated / "telemetry" / "spool"))
+    spool = spool_of(isolated)
     kept = [spool.load(entry)["events"][0]["messageId"] for entry in spool.entries()]
     assert 200 < len(kept) < 300
     assert kept == ids[-len(kept):]  # what is gone is the oldest, and nothing else

@@ -27,15 +27,14 @@ from typing import Any, Callable
 
 import pytest
 from click.testing import CliRunner
-from conftest import run_testkube, spool_events, with_id
+from conftest import run_testkube, spool_events, spool_of, state_of, with_id
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from testkube_telemetry_plugin._fs import sealed, unsealed
 from testkube_telemetry_plugin.cli import TESTKUBE, make_cli
-from testkube_telemetry_plugin.notice import notice_text
-from testkube_telemetry_plugin.safefs import sealed, unsealed
-from testkube_telemetry_plugin.spool import Spool
-from testkube_telemetry_plugin.state import load as load_state
+from testkube_telemetry_plugin.telemetry.record import notice_text
+from testkube_telemetry_plugin.telemetry.spool import Spool
 
 NOTICE = notice_text(TESTKUBE) + "\n"
 HOST_COMMANDS = [["ends", "ok"], ["ends", "ctx-exit"]]
@@ -52,7 +51,7 @@ def telemetry_dir(home: Path) -> Path:
 
 
 def spooled(home: Path) -> int:
-    return sum(e.events for e in Spool(str(telemetry_dir(home) / "spool")).entries())
+    return sum(e.events for e in spool_of(home).entries())
 
 
 def invoke(cli: Any, runner: CliRunner, args: list[str], env: dict[str, str] | None = None) -> tuple[int, str, str]:
@@ -502,7 +501,7 @@ def check_outcome(lab: Lab, kind: str, content: bytes, path: Path, good_id: str,
     if kind == "spool record":
         assert not path.exists()  # sent or dropped, never left to block the queue
         if content.strip(b"\n") and not shaped_lines(content):
-            assert load_state(str(telemetry_dir(lab.home))).counters["dropped_corrupt"] >= 1
+            assert state_of(lab.home).counters["dropped_corrupt"] >= 1
     if kind == "state.json":
         try:
             usable = isinstance(json.loads(content), dict)
@@ -544,8 +543,8 @@ def test_each_broken_example_in_each_file(kind, site, isolated, runner, two_sink
 
 # -- back-off -------------------------------------------------------------------------------------------------
 def test_a_backoff_ten_years_ahead_is_bounded_when_read(isolated, cli, runner, monkeypatch) -> None:
-    from testkube_telemetry_plugin import scheduler
-    from testkube_telemetry_plugin.retry import BACKOFF_MAX_S
+    from testkube_telemetry_plugin.telemetry import scheduler
+    from testkube_telemetry_plugin.telemetry.state import BACKOFF_MAX_S
 
     with_id(isolated)
     spool_events(isolated, 1)
@@ -643,7 +642,7 @@ def test_a_url_is_used_only_if_the_connection_goes_where_it_was_checked(url) -> 
     import requests
     import urllib3
 
-    from testkube_telemetry_plugin.urls import checked_url
+    from testkube_telemetry_plugin.telemetry.collectors import checked_url
 
     accepted, problem = checked_url(url)
     if accepted is None:
@@ -786,9 +785,9 @@ def test_a_redirect_is_retried_later_never_followed(code, isolated, cli, runner,
         assert invoke(cli, runner, ["ends", "ok"])[:2] == (0, "ok 1\n")  # inline delivery meets the redirect
         assert elsewhere.requests == []  # never followed
         assert spooled(isolated) == 5  # not dropped: 3, the heartbeat and the command
-        status = load_state(str(telemetry_dir(isolated))).sinks["segment"]
+        status = state_of(isolated).collectors["segment"]
         assert status.failures == 1 and status.last_error == f"HTTP {code}" and status.next_attempt > time.time()
-        assert load_state(str(telemetry_dir(isolated))).counters["dropped_rejected"] == 0
+        assert state_of(isolated).counters["dropped_rejected"] == 0
         code_, out, _ = invoke(cli, runner, ["telemetry", "flush"])  # later, the collector accepts
         assert code_ == 0 and "segment: 5 sent" in out
         assert set(ids) <= {m["messageId"] for m in collector.messages()}
@@ -826,7 +825,7 @@ def test_counts_are_reset_only_once_the_heartbeat_carrying_them_is_spooled(block
 
             patch.setattr(Spool, "append", full)
         assert invoke(cli, runner, ["ends", "ok"])[:2] == (0, "ok 1\n")
-        counters = load_state(str(folder)).counters
+        counters = state_of(folder.parent).counters
         assert {name: counters[name] for name in COUNTS} == COUNTS  # the heartbeat did not get out: counts kept
         if blocker == BLOCKERS[0]:
             reason = json.loads(invoke(cli, runner, ["telemetry", "status", "--json"])[1])["reason"]
@@ -839,13 +838,13 @@ def test_counts_are_reset_only_once_the_heartbeat_carrying_them_is_spooled(block
     heartbeats = [m["properties"] for m in collector.messages() if m["event"] == "testkube-heartbeat"]
     assert [(h["dropped_events"], h["rejected_events"], h["oversized_events"], h["corrupt_events"])
             for h in heartbeats] == [(7, 5, 3, 2)]  # reported once, by the first heartbeat that was spooled
-    counters = load_state(str(folder)).counters
+    counters = state_of(folder.parent).counters
     assert all(counters[name] == 0 for name in COUNTS), counters
 
 
 # -- permissions ----------------------------------------------------------------------------------------------
 def wait_for_flusher(home: Path, timeout: float = 40) -> None:
-    from testkube_telemetry_plugin.locking import is_held
+    from testkube_telemetry_plugin._fs import is_held
 
     lock = str(telemetry_dir(home) / "flusher.lock")
     end = time.monotonic() + timeout
@@ -941,8 +940,8 @@ def test_flushers_killed_between_answer_and_acknowledgement_resend_one_batch_eac
     from collector import Collector
     from test_delivery import kill_flusher_mid_batch
 
-    from testkube_telemetry_plugin.ga4 import MAX_EVENTS_PER_REQUEST
-    from testkube_telemetry_plugin.sinks import SEGMENT_MAX_EVENTS
+    from testkube_telemetry_plugin.telemetry.collectors import GA4_MAX_EVENTS_PER_REQUEST as MAX_EVENTS_PER_REQUEST
+    from testkube_telemetry_plugin.telemetry.collectors import SEGMENT_MAX_EVENTS
 
     with Collector() as ga:
         monkeypatch.setenv("TESTKUBE_TELEMETRY_GA_URL", ga.url + "/mp/collect")
@@ -1026,8 +1025,8 @@ def test_a_config_summary_damaged_after_its_key_never_turns_telemetry_on(site, i
     assert invoke(make_cli(), runner, ["ends", "ok"])[:2] == (0, "ok 1\n")
     summary = isolated / "cache" / "config-summary"
     good = summary.read_bytes()
-    assert b"\nenabled=False\n" in good
-    summary.write_bytes(good.replace(b"\nenabled=False\n", b"\nenabled=True\n"))  # the key line is intact
+    assert b"\nenabled=bFalse\n" in good
+    summary.write_bytes(good.replace(b"\nenabled=bFalse\n", b"\nenabled=bTrue\n"))  # the key line is intact
     assert invoke(make_cli(), runner, ["ends", "ok"])[:2] == (0, "ok 1\n")
     assert collector.requests == [] and not (telemetry_dir(isolated) / "spool").exists()
 
@@ -1108,20 +1107,20 @@ ODD_ANSWERS = {  # what the collector sends back -> whether the batch counts as 
 
 @pytest.mark.parametrize("answer", sorted(ODD_ANSWERS))
 def test_an_odd_answer_is_a_retry_or_a_delivery_never_a_crash(answer, isolated, monkeypatch) -> None:
-    from testkube_telemetry_plugin.delivery import deliver
-    from testkube_telemetry_plugin.retry import BACKOFF_MAX_S
-    from testkube_telemetry_plugin.settings import load_settings
+    from testkube_telemetry_plugin.telemetry.delivery.loop import deliver
+    from testkube_telemetry_plugin.telemetry.settings import load as load_settings
+    from testkube_telemetry_plugin.telemetry.state import BACKOFF_MAX_S
 
     raw, delivered = ODD_ANSWERS[answer]
     server = RawCollector(lambda conn: server.send(conn, raw))
     monkeypatch.setenv("TESTKUBE_TELEMETRY_SEGMENT_URL", server.url)
     with_id(isolated)
     spool_events(isolated, 4)
-    report = deliver(load_settings(TESTKUBE), time.monotonic() + 10).sinks["segment"]  # raises nothing
+    report = deliver(load_settings(TESTKUBE), time.monotonic() + 10).collectors["segment"]  # raises nothing
     server.close()
     assert (report.sent, report.kept, report.dropped) == ((4, 0, 0) if delivered else (0, 4, 0)), report.errors
     assert spooled(isolated) == (0 if delivered else 4)
-    status = load_state(str(telemetry_dir(isolated))).sinks["segment"]
+    status = state_of(isolated).collectors["segment"]
     if not delivered:
         assert status.failures == 1 and time.time() < status.next_attempt <= time.time() + BACKOFF_MAX_S
 

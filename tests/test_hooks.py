@@ -12,7 +12,7 @@ import pytest
 from conftest import install_plugin, run_testkube
 
 from testkube_telemetry_plugin import HookedGroup, current_invocation, hookimpl
-from testkube_telemetry_plugin.discovery import discover
+from testkube_telemetry_plugin.hooks.manager import discover
 
 # (arguments, exit code the shell sees, exception type the hook is told)
 EXIT_PATHS = [
@@ -192,10 +192,10 @@ def test_load_plugins_allow_list(site: Path) -> None:
 
 
 def test_entry_point_cache_follows_installs_and_removals(site: Path, isolated: Path) -> None:
-    cache = isolated / "cache"
+    cache = (str(isolated), "cache")
     first = {entry.name for entry in discover("testkube.plugins", cache)}
     assert {"sample", "echo"} <= first
-    assert list(cache.glob("*.entry-points"))
+    assert list((isolated / "cache").glob("*.entry-points"))
     install_plugin(site, "late-plugin", {"late": "echo_plugin"})
     assert "late" in {entry.name for entry in discover("testkube.plugins", cache)}
     shutil.rmtree(next(site.glob("late_plugin-*.dist-info")))
@@ -203,9 +203,9 @@ def test_entry_point_cache_follows_installs_and_removals(site: Path, isolated: P
 
 
 def test_cache_is_used_when_nothing_changed(site: Path, isolated: Path, monkeypatch) -> None:
-    cache = isolated / "cache"
+    cache = (str(isolated), "cache")
     discover("testkube.plugins", cache)
-    from testkube_telemetry_plugin import discovery
+    from testkube_telemetry_plugin.hooks import manager as discovery
 
     def no_scan(group: str) -> list:
         raise AssertionError("scanned although nothing changed")
@@ -295,8 +295,8 @@ def test_plugins_register_exactly_as_with_plain_pluggy() -> None:
     (for speed): what it registers must be what pluggy itself would, for any plugin shape."""
     import pluggy
 
-    from testkube_telemetry_plugin import hookspecs
-    from testkube_telemetry_plugin.pluginmanager import IsolatingPluginManager
+    from testkube_telemetry_plugin.hooks import specs as hookspecs
+    from testkube_telemetry_plugin.hooks.manager import IsolatingPluginManager
 
     def registered(manager: pluggy.PluginManager) -> dict[str, list[tuple[str, str, bool, bool]]]:
         for name, namespace in _namespaces().items():

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from testkube_telemetry_plugin import hookspecs
+from testkube_telemetry_plugin.hooks import specs as hookspecs
 
 README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
 SPECS = [

@@ -21,13 +21,12 @@ from pathlib import Path
 from typing import Any, Iterator, Optional
 
 import pytest
-from conftest import DEAD_URL, PLUGINS_SRC, run_testkube
+from conftest import DEAD_URL, PLUGINS_SRC, run_testkube, spool_of
 from error_corpus import CORPUS
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from testkube_telemetry_plugin.spool import Spool
-from testkube_telemetry_plugin.vocabulary import WORDS as _WORDS
+from testkube_telemetry_plugin.telemetry.vocabulary import WORDS as _WORDS
 
 WORDS = frozenset(_WORDS.split())
 WORDS_CASEFOLDED = {word.casefold() for word in WORDS}
@@ -160,7 +159,7 @@ def run_each(cli, runner, home: str, commands: list, typed: str) -> list[tuple[i
         shown = json.loads(runner.invoke(cli, ["telemetry", "show", "--json"]).stdout)["pending"]
         errors = [m["properties"]["message"] for m in shown if m["event"] == "testkube_cli_error"]
         found.append((code, errors[-1] if code else None))
-        Spool(os.path.join(home, "telemetry", "spool")).purge()
+        spool_of(home).purge()
     return found
 
 
@@ -287,7 +286,7 @@ def test_an_unconfirmed_opt_out_goes_to_a_flusher_that_clears_up_after_its_try(s
 
 
 def test_an_opt_out_no_flusher_can_take_is_purged_at_once(cli, runner, isolated, monkeypatch) -> None:
-    from testkube_telemetry_plugin import scheduler
+    from testkube_telemetry_plugin.telemetry import scheduler
 
     runner.invoke(cli, ["ends", "ok"])  # the collector is down (a refused port)
     old_id = re.search(r'anonymous_id = "([0-9a-f]{64})"', (isolated / "config.toml").read_text())[1]

@@ -8,14 +8,12 @@ import subprocess
 import sys
 
 import pytest
-from conftest import run_testkube, spool_events, with_id
+from conftest import run_testkube, spool_events, spool_of, state_of, with_id
 from test_delivery import kill_flusher_mid_batch
 
-from testkube_telemetry_plugin import spool as spool_module
 from testkube_telemetry_plugin.cli import TESTKUBE
-from testkube_telemetry_plugin.notice import notice_text
-from testkube_telemetry_plugin.spool import Spool
-from testkube_telemetry_plugin.state import load as load_state
+from testkube_telemetry_plugin.telemetry import spool as spool_module
+from testkube_telemetry_plugin.telemetry.record import notice_text
 
 pytestmark = pytest.mark.reliability
 NOTICE = notice_text(TESTKUBE)
@@ -63,15 +61,15 @@ def test_flusher_killed_ten_times_loses_nothing(isolated, collector, cli, runner
     ids = spool_events(isolated, 200)
     for _ in range(10):
         kill_flusher_mid_batch(collector)
-    assert len(Spool(str(isolated / "telemetry" / "spool")).entries()) == 200
+    assert len(spool_of(isolated).entries()) == 200
     flush_until_done(runner, cli)
     assert set(ids) <= {m["messageId"] for m in collector.messages()}
 
 
 def test_spool_cap_holds_and_the_drop_count_is_right(isolated, cli, runner, monkeypatch) -> None:
-    from testkube_telemetry_plugin.events import new_event, new_record
+    from testkube_telemetry_plugin.telemetry.events import new_event, new_record
 
-    spool = Spool(str(isolated / "telemetry" / "spool"))
+    spool = spool_of(isolated)
     filler = [new_event("x", {}) for _ in range(50)]
     for _ in range(spool_module.MAX_EVENTS // 50 - 1):
         spool.append(new_record(TESTKUBE, filler))
@@ -82,7 +80,7 @@ def test_spool_cap_holds_and_the_drop_count_is_right(isolated, cli, runner, monk
     added = 120 + 2  # 120 command events, the install event and the heartbeat
     assert after <= spool_module.MAX_EVENTS
     assert spool.counts()[0] == after  # the running count agrees with a listing
-    dropped = load_state(str(isolated / "telemetry")).counters["dropped_spool"]
+    dropped = state_of(isolated).counters["dropped_spool"]
     assert dropped == before + added - after
     assert dropped % 50 == 0 and dropped > 0  # whole oldest records went first
 

@@ -18,8 +18,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from testkube_telemetry_plugin.allowlist import KINDS
-from testkube_telemetry_plugin.scrub import (
+from testkube_telemetry_plugin.telemetry.allowlist import KINDS
+from testkube_telemetry_plugin.telemetry.scrub import (
     MAX_MESSAGE_CHARS,
     _scrub,
     local_names,
@@ -318,7 +318,7 @@ def test_unknown_shapes_fall_back_to_scrub() -> None:
 
 
 def test_importing_scrub_does_not_import_click() -> None:
-    code = "import sys, testkube_telemetry_plugin.scrub; print('click' in sys.modules, 'socket' in sys.modules)"
+    code = "import sys, testkube_telemetry_plugin.telemetry.scrub; print('click' in sys.modules, 'socket' in sys.modules)"
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)}
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     assert result.stdout.split()[0] == "False"

@@ -15,9 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from testkube_telemetry_plugin import send_heartbeat
-from testkube_telemetry_plugin.anonymous_id import keyed_hash
-from testkube_telemetry_plugin.catalogue import HEARTBEAT_COUNTS
 from testkube_telemetry_plugin.cli import TESTKUBE
+from testkube_telemetry_plugin.telemetry.catalogue import HEARTBEAT_COUNTS
+from testkube_telemetry_plugin.telemetry.config import keyed_hash
 
 SEED_FIELDS = {"anonymousId", "context", "event", "integrations", "messageId", "timestamp", "type", "properties"}
 HEX64 = re.compile(r"^[0-9a-f]{64}$")

@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 from conftest import run_testkube
 
-from testkube_telemetry_plugin import anonymous_id, config_read, fastpath, settings
+from testkube_telemetry_plugin import Host, Telemetry
 from testkube_telemetry_plugin.cli import TESTKUBE
-from testkube_telemetry_plugin.host import Host, Telemetry
+from testkube_telemetry_plugin.telemetry import config as anonymous_id
+from testkube_telemetry_plugin.telemetry import config as config_read
+from testkube_telemetry_plugin.telemetry import record, settings
 
 README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
 
@@ -25,7 +27,7 @@ def write_config(home: Path, text: str) -> Path:
 
 
 def load(host: Host = TESTKUBE) -> settings.Settings:
-    return settings.load_settings(host)
+    return settings.load(host)
 
 
 # --- the README's precedence table, row by row --------------------------------------
@@ -44,7 +46,7 @@ def test_precedence_table_row(row, isolated, monkeypatch) -> None:
     do_not_track, project, user, consent, expected, source = row
     monkeypatch.delenv("TESTKUBE_TELEMETRY_SEGMENT_URL")
     host = Host("testkube", plugin_group="testkube.plugins",
-                telemetry=Telemetry(segment_url="https://analytics.testkube.io", consent=consent))
+                plugins=[Telemetry(segment_url="https://analytics.testkube.io", consent=consent)])
     if do_not_track:
         monkeypatch.setenv("DO_NOT_TRACK", do_not_track)
     if project:
@@ -54,7 +56,7 @@ def test_precedence_table_row(row, isolated, monkeypatch) -> None:
     loaded = load(host)
     assert (loaded.enabled, loaded.decision.source) == (expected.startswith("on"), source)
     assert loaded.collectors["segment_url"] == "https://analytics.testkube.io"  # a project never redirects
-    quick = fastpath.quick_settings(host, dict(__import__("os").environ))
+    quick = settings.load(host, full=False)
     assert (quick.decision.enabled, quick.decision.source) == (loaded.enabled, source)  # the hot path agrees
 
 
@@ -260,10 +262,8 @@ def test_no_notice_when_disabled(site) -> None:
 
 
 def test_opt_in_consent_asks_once_on_a_terminal(isolated, cli, runner, monkeypatch) -> None:
-    from testkube_telemetry_plugin import notice
-
     write_config(isolated, '[telemetry]\nconsent = "opt-in"\n')
-    monkeypatch.setattr(notice, "is_interactive", lambda: True)
+    monkeypatch.setattr(record, "is_interactive", lambda: True)
     result = runner.invoke(cli, ["ends", "ok"], input="y\n")
     assert result.exit_code == 0 and "Help improve Testkube" in result.stderr
     assert load().enabled
@@ -310,11 +310,11 @@ def test_status_json_schema(isolated, cli, runner, monkeypatch) -> None:
 def test_status_says_when_no_collector_is_configured(isolated, runner, monkeypatch) -> None:
     import click
 
-    from testkube_telemetry_plugin.hooked import HookedGroup
+    from testkube_telemetry_plugin.hooks.group import HookedGroup
 
     monkeypatch.setenv("MYCLI_HOME", str(isolated.parent / "mycli-home"))
 
-    @click.group(cls=HookedGroup, host=Host("mycli", telemetry=Telemetry()))
+    @click.group(cls=HookedGroup, host=Host("mycli", plugins=[Telemetry()]))
     def mycli() -> None:
         pass
 
@@ -362,7 +362,7 @@ def test_project_disable_and_enable(isolated, cli, runner) -> None:
 def test_existing_verb_groups_get_a_telemetry_subcommand(site, runner) -> None:
     import click
 
-    from testkube_telemetry_plugin.registration import register
+    from testkube_telemetry_plugin.telemetry.commands import register
 
     root = click.Group("testkube")
 
@@ -389,9 +389,11 @@ def test_summary_is_reused_while_unchanged_and_holds_nothing_secret(isolated, mo
     path = write_config(isolated, '[telemetry]\nenabled = true\nanonymous_id = "' + "b" * 64 + '"\nsalt = "pepper"\n'
                                   'segment_write_key = "wk-123"\n')
     paths = TESTKUBE.home_dir()
-    first = fastpath.user_summary(fastpath.paths_of(TESTKUBE))
-    assert first.has_id and first.config.table == {"enabled": True}
-    summary = (Path(paths) / "cache" / fastpath.SUMMARY_FILE).read_text()
+    first = settings.user_summary(settings.paths_of(TESTKUBE))
+    assert first.table == {"enabled": True, "anonymous_id": settings.SET, "salt": settings.SET,
+                           "segment_write_key": settings.SET}
+    assert settings.load(TESTKUBE, full=False).has_id
+    summary = (Path(paths) / "cache" / settings.SUMMARY_FILE).read_text()
     assert "b" * 64 not in summary and "pepper" not in summary and "wk-123" not in summary
 
     def no_parse(path: str):
@@ -399,6 +401,6 @@ def test_summary_is_reused_while_unchanged_and_holds_nothing_secret(isolated, mo
 
     with monkeypatch.context() as patched:
         patched.setattr(config_read, "read_config", no_parse)
-        assert fastpath.user_summary(fastpath.paths_of(TESTKUBE)).config.table == {"enabled": True}
+        assert settings.user_summary(settings.paths_of(TESTKUBE)).table["enabled"] is True
     path.write_text("[telemetry]\nenabled = false\n" + " " * (len(path.read_text()) - 29))  # same size
-    assert fastpath.user_summary(fastpath.paths_of(TESTKUBE)).config.table == {"enabled": False}
+    assert settings.user_summary(settings.paths_of(TESTKUBE)).table == {"enabled": False}

@@ -2,7 +2,7 @@
 
 Only markers and documented specifications live here, as in datasette and llm:
 this module *is* the contract, and `tests/test_hookspecs.py` checks that each spec
-is documented in the README.
+is documented in docs/plugins.md.
 """
 
 from __future__ import annotations

@@ -1,30 +1,77 @@
-"""The opt-out variables' one rule, shared by the settings and the hook's first check.
+"""The telemetry plugin; here, what every command needs first: its declaration and its off switch.
 
-It is its own tiny module so the post-command hook can answer "did the user
-switch telemetry off for this process?" before importing anything else.
+A host asks for telemetry by declaring it, ``Host("mycli", plugins=[Telemetry(...)])``:
+the declaration names the plugin's module for the hook library and carries the
+host's packaged defaults.  The post-command hook asks "did the user switch
+telemetry off for this process?" before importing anything else of the
+plugin, so this package's `__init__` holds those two and nothing more.  The plugin knows the hook library
+only through its public names, and never imports the app (`cli.py`): what it
+needs of the app comes through the `Host`.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Mapping, Optional
 
+from .._values import Value
+from .._version import __version__
+from ..hooks.host import env_flag
+
 if TYPE_CHECKING:
-    from .host import Host
+    from ..hooks.host import Host
 
-TRUTHY = frozenset({"1", "true", "yes", "on"})
-FALSY = frozenset({"", "0", "false", "no", "off"})
+CONSENT_MODES = ("opt-out", "opt-in")
+PLUGIN_NAME = "telemetry"
 
 
-def env_flag(value: Optional[str]) -> Optional[bool]:
-    """True, False, or None when the value is not a recognised yes/no word."""
-    if value is None:
-        return False
-    word = value.strip().lower()
-    if word in TRUTHY:
-        return True
-    if word in FALSY:
-        return False
-    return None
+class Telemetry(Value):
+    """What a host that asks for telemetry declares: its product name, consent default and collectors.
+
+    `collectors` are the packaged defaults of the collectors' settings
+    (``segment_url="https://..."``, ``ga_measurement_id="G-..."``; see
+    docs/settings.md), each of which the user can override in their config or
+    environment.  With none, events stay on the machine.
+    """
+
+    plugin_name = PLUGIN_NAME
+    plugin_module = "testkube_telemetry_plugin.telemetry.plugin"
+    plugin_distribution = "testkube-telemetry-plugin"
+    plugin_version = __version__
+
+    __slots__ = ("product", "consent", "notice", "collectors")
+
+    def __init__(
+        self,
+        product: Optional[str] = None,  # the name users know, for the notice; default: the host's name
+        consent: str = "opt-out",  # or "opt-in": off until the user enables it
+        notice: Optional[str] = None,  # the whole first-run notice, if the product wants its own words
+        **collectors: str,
+    ) -> None:
+        if consent not in CONSENT_MODES:
+            raise ValueError(f"Telemetry.consent must be one of {CONSENT_MODES}, not {consent!r}")
+        for key, value in collectors.items():
+            if not isinstance(value, str):
+                raise TypeError(f"Telemetry({key}=...) must be a string")
+        self.product = product
+        self.consent = consent
+        self.notice = notice
+        self.collectors: dict[str, str] = dict(collectors)
+
+
+def declared(host: Host) -> Telemetry:
+    """The host's telemetry declaration, or the defaults of a host that declared none."""
+    found = host.plugin_config(PLUGIN_NAME)
+    return found if isinstance(found, Telemetry) else Telemetry()
+
+
+def product(host: Host) -> str:
+    """The name to show users in the notice and messages."""
+    return declared(host).product or host.display_name
+
+
+def hint(host: Host) -> str:
+    """How to opt out, in this host's words."""
+    return f"{host.display_name} disable telemetry"
 
 
 def disabling_env(host: Host, env: Mapping[str, str]) -> Optional[str]:

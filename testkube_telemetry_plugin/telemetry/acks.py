@@ -2,8 +2,8 @@
 
 A delivery acknowledges after every batch.  Rewriting one JSON file for each
 (a new file, a write, a rename) cost about as much as encoding the batch, so
-an acknowledgement appends one line per segment it moved forward,
-`<collector>\\t<segment>\\t<records done>\\n`, and the highest count wins.  The
+an acknowledgement appends one line per spool file it moved forward,
+`<collector>\\t<file>\\t<records done>\\n`, and the highest count wins.  The
 journal is rewritten whole, one line per live pair, when a delivery opens it
 (so a `.acks` it cannot write stops the delivery before anything is sent that
 could not be acknowledged) and whenever it has grown past `COMPACT_BYTES`.
@@ -17,13 +17,13 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from . import safefs
+from .. import _fs
 
-Acks = dict[str, dict[str, int]]  # segment -> collector -> records done, from the segment's start
+Acks = dict[str, dict[str, int]]  # file -> collector -> records done, from the file's start
 
 MAX_READ_BYTES = 1024 * 1024  # a journal compacted at COMPACT_BYTES never gets near this
 COMPACT_BYTES = 64 * 1024
-MAX_COUNT_DIGITS = 9  # a segment holds at most a few thousand records
+MAX_COUNT_DIGITS = 9  # a file holds at most a few thousand records
 
 
 def safe_name(name: str) -> bool:
@@ -31,14 +31,14 @@ def safe_name(name: str) -> bool:
     return bool(name) and name.isprintable() and "\t" not in name
 
 
-def _note(acks: Acks, sink: Any, segment: Any, count: Any) -> None:
-    if isinstance(sink, str) and isinstance(segment, str) and safe_name(sink) and safe_name(segment):
-        done = acks.setdefault(segment, {})
-        done[sink] = max(done.get(sink, 0), count)
+def _note(acks: Acks, collector: Any, file: Any, count: Any) -> None:
+    if isinstance(collector, str) and isinstance(file, str) and safe_name(collector) and safe_name(file):
+        done = acks.setdefault(file, {})
+        done[collector] = max(done.get(collector, 0), count)
 
 
 def _legacy(data: bytes) -> Acks:
-    """`{segment: {collector: count}}`, as written before the journal."""
+    """`{file: {collector: count}}`, as written before the journal."""
     import json
 
     acks: Acks = {}
@@ -46,10 +46,10 @@ def _legacy(data: bytes) -> Acks:
         value = json.loads(data)
     except (ValueError, RecursionError):
         return acks
-    for segment, done in value.items() if isinstance(value, dict) else ():
-        for sink, count in done.items() if isinstance(done, dict) else ():
+    for file, done in value.items() if isinstance(value, dict) else ():
+        for collector, count in done.items() if isinstance(done, dict) else ():
             if type(count) is int and 0 <= count < 10**MAX_COUNT_DIGITS:
-                _note(acks, sink, segment, count)
+                _note(acks, collector, file, count)
     return acks
 
 
@@ -71,41 +71,41 @@ def parse(data: bytes) -> Acks:
 def read(path: str) -> Acks:
     """What the journal says; nothing at all if it cannot be read."""
     try:
-        return parse(safefs.read_bytes(path, MAX_READ_BYTES))
+        return parse(_fs.read_bytes(path, MAX_READ_BYTES))
     except OSError:
         return {}
 
 
 def _lines(pairs: Acks) -> bytes:
-    return "".join(f"{sink}\t{segment}\t{count}\n" for segment, done in pairs.items()
-                   for sink, count in done.items()).encode("utf-8")
+    return "".join(f"{collector}\t{file}\t{count}\n" for file, done in pairs.items()
+                   for collector, count in done.items()).encode("utf-8")
 
 
 class Journal:
     """What a delivery has acknowledged so far, kept by the one delivery that holds the flusher lock.
 
-    Opening it rewrites the file compact (the segments still on disk only);
+    Opening it rewrites the file compact (the files still on disk only);
     an OSError (a link, a folder) means the delivery must not start.
     """
 
     def __init__(self, path: str, live: set[str]) -> None:
         self.path = path
-        self.live = live  # the segments on disk: what they do not name is gone, and forgotten here
-        self.acks = {segment: done for segment, done in read(path).items() if segment in live}
+        self.live = live  # the files on disk: what they do not name is gone, and forgotten here
+        self.acks = {file: done for file, done in read(path).items() if file in live}
         self._appended = 0  # bytes since the last compaction
         self._compact()
 
     def _compact(self) -> None:
-        safefs.write_atomic(self.path, _lines(self.acks), durable=False)
+        _fs.write_atomic(self.path, _lines(self.acks), durable=False)
         self._appended = 0
 
-    def advance(self, sink: str, done: Iterable[tuple[str, int]]) -> Acks:
-        """`sink` has the first `count` records of each `(segment, count)`; returns the pairs that moved."""
+    def advance(self, collector: str, done: Iterable[tuple[str, int]]) -> Acks:
+        """`collector` has the first `count` records of each `(file, count)`; returns the pairs that moved."""
         moved: Acks = {}
-        for segment, count in done:
-            pairs = self.acks.setdefault(segment, {})
-            if count > pairs.get(sink, 0):
-                pairs[sink] = moved.setdefault(segment, {})[sink] = count
+        for file, count in done:
+            pairs = self.acks.setdefault(file, {})
+            if count > pairs.get(collector, 0):
+                pairs[collector] = moved.setdefault(file, {})[collector] = count
         return moved
 
     def write(self, moved: Acks) -> None:
@@ -117,7 +117,7 @@ class Journal:
         if self._appended > COMPACT_BYTES:
             self._compact()
             return
-        data = _lines({segment: pairs for segment, pairs in moved.items() if segment in self.acks})
+        data = _lines({file: pairs for file, pairs in moved.items() if file in self.acks})
         if data:
             self._appended += len(data)
-            safefs.append(self.path, data)
+            _fs.append(self.path, data)

@@ -1,11 +1,14 @@
-"""The event catalogue: which commands become which events, with which properties.
+"""The event catalogue: every event the plugin sends, with every property it may carry.
 
-This is the one source of truth (the README's event table is checked against
-it by `tests/test_catalogue.py`).  A property leaves the machine only if it is
-listed here, and each says where its value comes from (an option as the user
-types it, a fact the command set, the outcome) and how it is made safe:
-matched against a pattern, reduced to a kind, counted, or hashed with a key.
-Free text never qualifies.
+This is data the code reads, and the one source of truth: every event is built
+by `build` from an entry here (usage, error, heartbeat, install, opt-out and
+the commands' own events), which keeps only the entry's properties and the
+common ones; docs/events.md's table is checked against it by
+`tests/test_catalogue.py`.  Each property says where its value comes from (the
+plugin's code, an option as the user types it, a fact the command set, the
+outcome) and how it is made safe: matched against a pattern, reduced to a
+kind, counted, or hashed with a key.  Free text never qualifies, except the
+error message, which is scrubbed before it gets here.
 """
 
 from __future__ import annotations
@@ -13,10 +16,12 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, Union
 
-from .values import Value
+from .._values import Value
+from .events import event_name, new_event
 
 if TYPE_CHECKING:
-    from .invocation import Invocation, Outcome
+    from ..hooks.host import Host
+    from ..hooks.invocation import Invocation, Outcome
 
 Keyed = Callable[[str], str]  # a keyed hash, for identifiers that must match nothing outside this install
 TEST_TYPE = r"^[a-z0-9-]+/[a-z0-9-]+$"  # compiled (and cached by `re`) on first use
@@ -114,10 +119,6 @@ def _keyed_hash(value: Any, keyed: Keyed) -> Optional[str]:
     return keyed(str(value)) if isinstance(value, (str, int)) and str(value) else None
 
 
-def _as_is(value: Any, keyed: Keyed) -> Any:
-    return value  # only for values the catalogue itself makes (kinds, outcome fields)
-
-
 class Prop(Value):
     """One allowed property: where its value comes from and how it is made safe."""
 
@@ -130,8 +131,12 @@ class Prop(Value):
         self.doc = doc
 
 
-class EventRule(Value):
-    """Which command paths (without the program name) make `event`, with which properties."""
+class Event(Value):
+    """One event: its canonical name, when it is sent, its properties, and the command paths that make it.
+
+    `paths` (without the program name) are for a command's own events; the
+    general events (usage, error, heartbeat, install, opt-out) have none.
+    """
 
     __slots__ = ("event", "paths", "props", "doc")
 
@@ -142,10 +147,37 @@ class EventRule(Value):
         self.doc = doc
 
 
+def _number(value: Any, keyed: Keyed) -> Optional[Union[int, float]]:
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) and value == value else None
+
+
+def _duration(value: Any, keyed: Keyed) -> Optional[float]:
+    return round(float(value), 1) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _text(limit: int) -> Callable[[Any, Keyed], Optional[str]]:
+    """Text the plugin's own code made (a command path, a class name, a scrubbed message), bounded."""
+    return lambda value, keyed: value[:limit] if isinstance(value, str) else None
+
+
+def _one_of(*choices: str) -> Callable[[Any, Keyed], Optional[str]]:
+    return lambda value, keyed: value if value in choices else None
+
+
+def _flag(value: Any, keyed: Keyed) -> Optional[bool]:
+    return value if isinstance(value, bool) else None
+
+
+def _given(name: str, clean: Callable[[Any, Keyed], Any], doc: str) -> Prop:
+    """A property whose value the plugin's code hands to `build`."""
+    return Prop(name, (), clean, doc)
+
+
 STEPS = Prop("steps", (Fact("steps"),), _count, "number of steps (a count)")
 TEMPLATES = Prop("templates", (Fact("templates"),), _count, "number of templates used (a count)")
-DURATION = Prop("duration_ms", (FromOutcome("duration_ms"),), _as_is, "how long the run took")
-STATUS = Prop("status", (FromOutcome("status"),), _as_is, "success, error, usage_error or aborted")
+DURATION = Prop("duration_ms", (FromOutcome("duration_ms"),), _duration, "how long the run took")
+STATUSES = ("success", "error", "usage_error", "aborted")
+STATUS = Prop("status", (FromOutcome("status"),), _one_of(*STATUSES), "success, error, usage_error or aborted")
 CLUSTER_ID = Prop("cluster_id", (Fact("cluster_id"),), _keyed_hash,
                   "the cluster's id, hashed with this install's key (64 hex)")
 TEST_TYPE_PROP = Prop("test_type", (Fact("test_type"), Option(("--type", "-t"))), _test_type,
@@ -162,98 +194,121 @@ TEST_SOURCE = Prop(
     "git, file, uri or string; never the value",
 )
 
-COMMAND_EVENTS: tuple[EventRule, ...] = (
-    EventRule("testkube_cli_create_test", (("create", "test"),), (TEST_TYPE_PROP, TEST_SOURCE), "a test was created"),
-    EventRule("testkube_cli_create_testsuite", (("create", "testsuite"),), (STEPS,), "a test suite was created"),
-    EventRule("testkube_cli_run_test", (("run", "test"),), (DURATION, STATUS, CLUSTER_ID), "a test was run"),
-    EventRule("testkube_cli_run_testsuite", (("run", "testsuite"),), (DURATION, STATUS, CLUSTER_ID),
+COMMAND_EVENTS: tuple[Event, ...] = (
+    Event("testkube_cli_create_test", (("create", "test"),), (TEST_TYPE_PROP, TEST_SOURCE), "a test was created"),
+    Event("testkube_cli_create_testsuite", (("create", "testsuite"),), (STEPS,), "a test suite was created"),
+    Event("testkube_cli_run_test", (("run", "test"),), (DURATION, STATUS, CLUSTER_ID), "a test was run"),
+    Event("testkube_cli_run_testsuite", (("run", "testsuite"),), (DURATION, STATUS, CLUSTER_ID),
               "a test suite was run"),
-    EventRule("testkube_cli_create_testworkflow", (("create", "testworkflow"), ("create", "tw")),
+    Event("testkube_cli_create_testworkflow", (("create", "testworkflow"), ("create", "tw")),
               (STEPS, TEMPLATES), "a test workflow was created"),
-    EventRule("testkube_cli_run_testworkflow", (("run", "testworkflow"), ("run", "tw")),
+    Event("testkube_cli_run_testworkflow", (("run", "testworkflow"), ("run", "tw")),
               (DURATION, STATUS, TEMPLATES, CLUSTER_ID), "a test workflow was run"),
-    EventRule("testkube_cli_create_testworkflowtemplate", (("create", "testworkflowtemplate"), ("create", "twt")),
+    Event("testkube_cli_create_testworkflowtemplate", (("create", "testworkflowtemplate"), ("create", "twt")),
               (), "a test workflow template was created"),
-    EventRule("testkube_cli_init", (("init",),),
+    Event("testkube_cli_init", (("init",),),
               (Prop("cluster_type", (Fact("cluster_type"),), _cluster_type, "kind, gke, eks, ... or other"),
                CLUSTER_ID),
               "Testkube was installed to a cluster"),
 )
 
-# Properties of the events every command can produce (not tied to a path).
-COMMON_PROPS = {
-    "os": "linux, darwin or windows",
-    "arch": "CPU architecture, e.g. x86_64",
-    "python": "Python version",
-    "host": "the host CLI's name",
-    "host_version": "the host CLI's version",
-    "plugin_version": "this package's version",
-    "ci": "true when run in CI",
-    "ci_provider": "the CI system's name (github-actions, gitlab, ...)",
-}
+# The properties every event carries (events.base_properties makes them).
+COMMON = (
+    _given("os", _one_of("linux", "darwin", "windows", "freebsd", "openbsd", "netbsd", "aix", "sunos5", "cygwin"),
+           "linux, darwin or windows"),
+    _given("arch", _text(40), "CPU architecture, e.g. x86_64"),
+    _given("python", _text(20), "Python version"),
+    _given("host", _text(40), "the host CLI's name"),
+    _given("host_version", _text(40), "the host CLI's version"),
+    _given("plugin_version", _text(40), "this package's version"),
+    _given("ci", _flag, "true when run in CI"),
+    _given("ci_provider", _text(40), "the CI system's name (github-actions, gitlab, ...)"),
+)
 HEARTBEAT_COUNTS = {  # heartbeat property -> the state counter it reports (and resets)
     "dropped_events": "dropped_spool",
     "rejected_events": "dropped_rejected",
     "oversized_events": "dropped_oversized",
     "corrupt_events": "dropped_corrupt",
 }
-GENERAL_EVENTS: dict[str, tuple[str, dict[str, str]]] = {
-    "testkube_cli_install": ("first run with this anonymous id", {}),
-    "testkube-heartbeat": (
-        "first command of each UTC day (source cli, with the four counts since the last one); "
-        "or `telemetry heartbeat` (source server, with cluster_id, no counts)",
-        {
-            "dropped_events": "events the full spool dropped since the last heartbeat",
-            "rejected_events": "events a collector rejected (4xx) since the last heartbeat",
-            "oversized_events": "events over 32 KB, never sent, since the last heartbeat",
-            "corrupt_events": "spooled events found damaged and dropped since the last heartbeat",
-            "source": "cli (first command of the day) or server (`telemetry heartbeat`)",
-            "cluster_id": "a server's cluster, hashed with this install's key (64 hex)",
-        },
-    ),
-    "testkube_cli_command": (
-        "every command",
-        {
-            "command": "the command path without argument values, e.g. create test; (none) for the root alone",
-            "exit_code": "the exit status",
-            "status": "success, error, usage_error or aborted",
-            "duration_ms": "how long the command took",
-        },
-    ),
-    "testkube_cli_error": (
-        "a command that failed",
-        {
-            "command": "the command path without argument values",
-            "error_type": "the exception's class name",
-            "exit_code": "the exit status",
-            "message": "the error in the CLI's own words, everything else replaced (at most 200 characters)",
-        },
-    ),
-    "testkube_cli_telemetry_disabled": (
-        "the user disabled telemetry (the last event sent)",
-        {"scope": "user, or project for `disable --project`"},
-    ),
-}
+COMMAND_PATH = _given("command", _text(200),
+                      "the command path without argument values, e.g. create test; (none) for the root alone")
+EXIT_CODE = _given("exit_code", _number, "the exit status")
+
+# Canonical names, as Testkube's own CLI sends them; another host's stem replaces
+# "testkube" (`events.event_name`).
+INSTALL = Event("testkube_cli_install", (), (), "first run with this anonymous id")
+HEARTBEAT = Event("testkube-heartbeat", (), (
+    _given("dropped_events", _number, "events the full spool dropped since the last heartbeat"),
+    _given("rejected_events", _number, "events a collector rejected (4xx) since the last heartbeat"),
+    _given("oversized_events", _number, "events over 32 KB, never sent, since the last heartbeat"),
+    _given("corrupt_events", _number, "spooled events found damaged and dropped since the last heartbeat"),
+    _given("source", _one_of("cli", "server"), "cli (first command of the day) or server (`telemetry heartbeat`)"),
+    Prop("cluster_id", (), _keyed_hash, "a server's cluster, hashed with this install's key (64 hex)"),
+), "first command of each UTC day (source cli, with the four counts since the last one); "
+   "or `telemetry heartbeat` (source server, with cluster_id, no counts)")
+COMMAND = Event("testkube_cli_command", (), (
+    COMMAND_PATH,
+    EXIT_CODE,
+    _given("status", _one_of(*STATUSES), "success, error, usage_error or aborted"),
+    _given("duration_ms", _duration, "how long the command took"),
+), "every command")
+ERROR = Event("testkube_cli_error", (), (
+    _given("command", _text(200), "the command path without argument values"),
+    _given("error_type", _text(100), "the exception's class name"),
+    EXIT_CODE,
+    _given("message", _text(200),
+           "the error in the CLI's own words, everything else replaced (at most 200 characters)"),
+), "a command that failed")
+OPT_OUT = Event("testkube_cli_telemetry_disabled", (), (
+    _given("scope", _one_of("user", "project"), "user, or project for `disable --project`"),
+), "the user disabled telemetry (the last event sent)")
+GENERAL_EVENTS: tuple[Event, ...] = (INSTALL, HEARTBEAT, COMMAND, ERROR, OPT_OUT)
+EVENTS: tuple[Event, ...] = GENERAL_EVENTS + COMMAND_EVENTS
 
 
-def rule_for(path: tuple[str, ...]) -> Optional[EventRule]:
+def build(host: Host, entry: Event, base: Mapping[str, Any], given: Optional[Mapping[str, Any]] = None, *,
+          keyed: Optional[Keyed] = None, invocation: Optional[Invocation] = None, outcome: Optional[Outcome] = None,
+          epoch: Optional[float] = None) -> dict[str, Any]:
+    """The event `entry` describes, its properties made safe as the catalogue says.
+
+    `base` holds the common properties, `given` what the plugin's code
+    computed; a command's own properties are found from `invocation` and
+    `outcome` by each property's sources.  A property the entry does not
+    declare is a bug in the plugin's code (it would leave unreviewed): it
+    raises, and the hook drops the whole record.
+    """
+    given = given or {}
+    undeclared = (set(given) - {prop.name for prop in entry.props}) | (set(base) - _COMMON_NAMES)
+    if undeclared:
+        raise KeyError(f"{entry.event} does not declare {sorted(undeclared)}")
+    properties: dict[str, Any] = {}
+    for prop in (*COMMON, *entry.props):
+        if prop.name in given or prop.name in base:
+            raw = given.get(prop.name, base.get(prop.name))
+        elif invocation is not None and outcome is not None:
+            raw = next((v for v in (s.value(invocation, outcome) for s in prop.sources) if v is not None), None)
+        else:
+            raw = None
+        cleaned = prop.clean(raw, keyed or _no_key) if raw is not None else None
+        if cleaned is not None:
+            properties[prop.name] = cleaned
+    return new_event(event_name(host, entry.event), properties, epoch)
+
+
+_COMMON_NAMES = frozenset(prop.name for prop in COMMON)
+
+
+def _no_key(value: str) -> str:
+    raise ValueError("this event carries an identifier to hash, but no key was given")
+
+
+def rule_for(path: tuple[str, ...]) -> Optional[Event]:
     for rule in COMMAND_EVENTS:
         if path in rule.paths:
             return rule
     return None
 
 
-def properties_for(rule: EventRule, invocation: Invocation, outcome: Outcome, keyed: Keyed) -> dict[str, Any]:
-    """Only the catalogue's properties, each made safe; unusable values left out."""
-    values: dict[str, Any] = {}
-    for prop in rule.props:
-        raw = next((v for v in (s.value(invocation, outcome) for s in prop.sources) if v is not None), None)
-        cleaned = prop.clean(raw, keyed) if raw is not None else None
-        if cleaned is not None:
-            values[prop.name] = cleaned
-    return values
-
-
-def needs_key(rule: Optional[EventRule], facts: Mapping[str, Any]) -> bool:
+def needs_key(rule: Optional[Event], facts: Mapping[str, Any]) -> bool:
     """Whether this command's events need the install's key (a cluster id to hash)."""
     return rule is not None and any(p is CLUSTER_ID for p in rule.props) and facts.get("cluster_id") is not None

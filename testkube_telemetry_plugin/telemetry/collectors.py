@@ -1,110 +1,297 @@
-"""The collectors, built once from the settings: the one registry of where events go.
+"""Where events go: the one registry of collectors, and the two this package has (Segment, GA4).
 
-Each sink knows its URL (checked by the parser that connects), its limits,
-its headers and how to turn spooled messages into one request body.  Status,
-show, flush, the flusher and delivery all ask `sinks_for`.
+A collector is one class and one registration line: it names its settings
+(each a `[telemetry]` key, a `<PREFIX>_TELEMETRY_<KEY>` variable and a
+`Telemetry(...)` default), says when the settings ask for it, checks its URL,
+and turns spooled messages into one request.  Everything else (when delivery
+starts, batching, acknowledgements, retries, `status` and `show`) asks this
+registry, so a collector added here is delivered to, shown and retried like
+the others.
+
+Commands import this module to learn whether any collector is wanted (a
+classmethod on the settings' values): what a request needs (gzip, urllib3's
+parser) is imported only when one is built.
 """
 
 from __future__ import annotations
 
-import base64
-import gzip
-from typing import Any, Optional, Sequence
+import re
+import time
+from typing import Any, ClassVar, Mapping, Optional, Sequence
 
-from . import ga4
 from .events import iso_timestamp, to_json
-from .settings import Settings
-from .urls import checked_url
 
-GZIP_FROM_BYTES = 1024
-GZIP_LEVEL = 1  # a batch shrinks ~10x even so; level 6 costs several times the CPU for a few % more
 # Segment's HTTP tracking API: at most 500 KB per batch request.  100 events is
 # the batch size of Segment's own Python library: it also bounds what a flusher
 # killed mid-request sends twice.
 SEGMENT_MAX_BYTES = 500 * 1024
 SEGMENT_MAX_EVENTS = 100
+GZIP_FROM_BYTES = 1024
+GZIP_LEVEL = 1  # a batch shrinks ~10x even so; level 6 costs several times the CPU for a few % more
+GA4_COLLECT_URL = "https://www.google-analytics.com/mp/collect"
 
 
-class Sink:
-    name = ""
-    max_events = SEGMENT_MAX_EVENTS
-    max_bytes = SEGMENT_MAX_BYTES
+class Collector:
+    """One destination.  Subclass it and `register` the subclass; `values` are its settings, resolved."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.url: Optional[str] = None
-        self.problem: Optional[str] = None
+    name: ClassVar[str] = ""
+    prefix: ClassVar[str] = ""  # its settings' common start, left out where `status` shows them
+    settings: ClassVar[tuple[str, ...]] = ()  # its setting keys
+    secrets: ClassVar[tuple[str, ...]] = ()  # those of its settings never shown
+    defaults: ClassVar[Mapping[str, str]] = {}  # this package's defaults, below the host's
+    max_events: ClassVar[int] = SEGMENT_MAX_EVENTS
+    max_bytes: ClassVar[int] = SEGMENT_MAX_BYTES
+
+    def __init__(self, values: Mapping[str, str]) -> None:
+        self.values = values
+        self.url: Optional[str] = None  # what requests go to (may hold a secret: never shown)
+        self.problem: Optional[str] = None  # why it cannot be used
+        self.url, self.problem = self.endpoint()
+
+    @classmethod
+    def wanted(cls, values: Mapping[str, str]) -> bool:
+        """Whether these settings ask for this collector (its first setting is set, by default)."""
+        return bool(values.get(cls.settings[0]))
+
+    def endpoint(self) -> tuple[Optional[str], Optional[str]]:
+        """(the URL to send to, None) or (None, why it cannot be used)."""
+        raise NotImplementedError
 
     def request(self, messages: Sequence[dict[str, Any]]) -> tuple[bytes, dict[str, str], list[Any]]:
         """(body, headers, the payloads the sent log keeps) for one request: one encoding for the batch."""
         raise NotImplementedError
 
     def describe(self) -> dict[str, Any]:
-        raise NotImplementedError
+        """What `status` shows: its settings, secrets only as set or not, and its problem."""
+        shown: dict[str, Any] = {}
+        for key in self.settings:
+            label = key[len(self.prefix):] if key.startswith(self.prefix) else key
+            if key in self.secrets:
+                shown[f"{label}_set"] = bool(self.values.get(key))
+            else:
+                shown[label] = self.values.get(key, "")
+        return {**shown, "url": self.shown_url(), "problem": self.problem}
+
+    def shown_url(self) -> str:
+        return self.values.get(self.settings[0], "")
+
+
+REGISTRY: dict[str, type[Collector]] = {}
+
+
+def register(collector: type[Collector]) -> type[Collector]:
+    """Add a collector (usable as a class decorator); a later one of the same name replaces it."""
+    REGISTRY[collector.name] = collector
+    return collector
+
+
+def setting_keys() -> tuple[str, ...]:
+    return tuple(key for collector in REGISTRY.values() for key in collector.settings)
+
+
+def secret_keys() -> tuple[str, ...]:
+    return tuple(key for collector in REGISTRY.values() for key in collector.secrets)
+
+
+def wanted(values: Mapping[str, str]) -> list[type[Collector]]:
+    return [collector for collector in REGISTRY.values() if collector.wanted(values)]
+
+
+def collectors_for(values: Mapping[str, str]) -> list[Collector]:
+    """The collectors these settings send to, built (URLs checked)."""
+    return [collector(values) for collector in wanted(values)]
+
+
+# -- URLs ------------------------------------------------------------------------------------------
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    host = host.strip("[]")
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def checked_url(url: str) -> tuple[Optional[str], Optional[str]]:
+    """(the URL to connect to, None) or (None, why it may not be used).
+
+    Decided by the parser that connects: `requests` hands URLs to urllib3's
+    `parse_url`; checking them with another parser (`urllib.parse`) let
+    `http://192.0.2.2:80\\@127.0.0.1` pass a "loopback only" check and connect
+    elsewhere.  So: parse once with urllib3, refuse anything ambiguous
+    (backslashes, user info, whitespace, control characters), and connect to
+    the URL rebuilt from the parsed parts.
+    """
+    from urllib3.exceptions import LocationParseError
+    from urllib3.util import parse_url
+
+    shown = url if len(url) <= 80 else url[:77] + "..."
+    if not url:
+        return None, "no URL is set"
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 or ch in "\\@" for ch in url):
+        return None, f"{shown!r} has a space, backslash, @ or control character; refused"
+    try:
+        parsed = parse_url(url)
+    except (LocationParseError, ValueError):
+        return None, f"{shown!r} is not a valid URL"
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        return None, f"{shown!r} is not an http(s) URL"
+    if parsed.host.startswith(("*", ".")):  # requests refuses these labels when it sends
+        return None, f"{shown!r} is not a valid host name"
+    if parsed.auth or parsed.fragment:
+        return None, f"{shown!r} has user info or a fragment; refused"
+    if parsed.scheme == "http" and not _is_loopback(parsed.host):
+        return None, f"{shown!r} uses plain http; only https is allowed (or http to this machine)"
+    return parsed.url, None
 
 
 def _compressed(data: bytes) -> tuple[bytes, dict[str, str]]:
     headers = {"Content-Type": "application/json"}
     if len(data) >= GZIP_FROM_BYTES:
+        import gzip
+
         data = gzip.compress(data, compresslevel=GZIP_LEVEL)
         headers["Content-Encoding"] = "gzip"
     return data, headers
 
 
-class SegmentSink(Sink):
-    name = "segment"
+# -- Segment ---------------------------------------------------------------------------------------
 
-    def __init__(self, settings: Settings) -> None:
-        super().__init__(settings)
-        base = settings.collectors["segment_url"].rstrip("/")
-        self.url, self.problem = checked_url(base + "/v1/batch") if base else (None, "no URL is set")
-        self.write_key = settings.collectors["segment_write_key"]
+@register
+class Segment(Collector):
+    """A Segment-compatible collector: `track` messages in batches to `<url>/v1/batch`."""
+
+    name = "segment"
+    prefix = "segment_"
+    settings = ("segment_url", "segment_write_key")
+    secrets = ("segment_write_key",)
+
+    def endpoint(self) -> tuple[Optional[str], Optional[str]]:
+        base = self.values.get("segment_url", "").rstrip("/")
+        return checked_url(base + "/v1/batch") if base else (None, "no URL is set")
 
     def request(self, messages: Sequence[dict[str, Any]]) -> tuple[bytes, dict[str, str], list[Any]]:
         body, headers = _compressed(to_json({"batch": list(messages), "sentAt": iso_timestamp()}).encode("utf-8"))
-        if self.write_key:
+        write_key = self.values.get("segment_write_key", "")
+        if write_key:
+            import base64
+
             # Built here, in UTF-8: requests encodes Basic auth as latin-1 and fails on anything else.
-            token = base64.b64encode(self.write_key.encode("utf-8") + b":").decode("ascii")
+            token = base64.b64encode(write_key.encode("utf-8") + b":").decode("ascii")
             headers["Authorization"] = f"Basic {token}"
         return body, headers, list(messages)
 
-    def describe(self) -> dict[str, Any]:
-        return {"url": self.url or self.settings.collectors["segment_url"] + "/v1/batch",
-                "write_key_set": bool(self.write_key), "problem": self.problem}
+    def shown_url(self) -> str:
+        return self.url or self.values.get("segment_url", "") + "/v1/batch"
 
 
-class GA4Sink(Sink):
+# -- Google Analytics 4 (Measurement Protocol) -----------------------------------------------------
+# GA4 accepts names of at most 40 letters, digits and underscores starting with a
+# letter, reserves some names and prefixes, and caps params and string lengths; it
+# answers 2xx even to events it drops, so the rules are enforced here.  Limits
+# from the GA4 Measurement Protocol reference ("Limitations").
+GA4_MAX_EVENTS_PER_REQUEST = 25
+GA4_MAX_PARAMS_PER_EVENT = 25
+GA4_MAX_NAME_CHARS = 40
+GA4_MAX_VALUE_CHARS = 100
+GA4_RESERVED_PREFIXES = ("_", "ga_", "google_", "firebase_")
+GA4_RESERVED_EVENT_NAMES = frozenset(
+    """ad_activeview ad_click ad_exposure ad_impression ad_query ad_reward
+    adunit_exposure app_background app_clear_data app_exception app_remove
+    app_store_refund app_store_subscription_cancel app_store_subscription_convert
+    app_store_subscription_renew app_update app_upgrade dynamic_link_app_open
+    dynamic_link_app_update dynamic_link_first_open error first_open first_visit
+    in_app_purchase notification_dismiss notification_foreground notification_open
+    notification_receive os_update session_start session_start_with_rollout
+    user_engagement""".split()
+)
+GA4_SESSION_WINDOW_S = 30 * 60
+
+
+def ga_name(name: str, reserved: frozenset[str] = frozenset()) -> str:
+    """`name` made valid: `testkube-heartbeat` -> `testkube_heartbeat`."""
+    cleaned = re.sub(r"[^A-Za-z0-9_]", "_", name)
+    if not cleaned[:1].isalpha() or cleaned.lower().startswith(GA4_RESERVED_PREFIXES):
+        cleaned = "tk_" + cleaned.lstrip("_")
+    if cleaned.lower() in reserved:
+        cleaned = "tk_" + cleaned
+    return cleaned[:GA4_MAX_NAME_CHARS]
+
+
+def _ga_value(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return value
+    return str(value)[:GA4_MAX_VALUE_CHARS]
+
+
+def _epoch(timestamp: str) -> float:
+    try:
+        parsed = time.strptime(timestamp[:19], "%Y-%m-%dT%H:%M:%S")
+    except (TypeError, ValueError):
+        return time.time()
+    import calendar
+
+    return calendar.timegm(parsed) + (int(timestamp[20:23]) / 1000 if timestamp[20:23].isdigit() else 0)
+
+
+def ga_event(message: Mapping[str, Any]) -> dict[str, Any]:
+    """One GA4 event for one Segment `track` message."""
+    epoch = _epoch(str(message.get("timestamp", "")))
+    params: dict[str, Any] = {
+        # Without these two, GA4 records the event but shows it in no report.
+        "engagement_time_msec": 1,
+        "session_id": str(int(epoch // GA4_SESSION_WINDOW_S * GA4_SESSION_WINDOW_S)),
+    }
+    properties = message.get("properties") or {}
+    for key, value in properties.items():
+        if value is None or len(params) >= GA4_MAX_PARAMS_PER_EVENT:
+            continue
+        params.setdefault(ga_name(key), _ga_value(value))
+    return {
+        "name": ga_name(str(message.get("event", "event")), GA4_RESERVED_EVENT_NAMES),
+        "params": params,
+        "timestamp_micros": int(epoch * 1_000_000),
+    }
+
+
+def ga_request_body(messages: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """One request: at most 25 events of one client (the batch loop sees to both)."""
+    client_id = str(messages[0].get("anonymousId")) if messages else ""
+    return {"client_id": client_id, "events": [ga_event(message) for message in messages]}
+
+
+@register
+class GA4(Collector):
+    """Google Analytics 4's Measurement Protocol: wanted once a measurement id is set."""
+
     name = "ga4"
-    max_events = ga4.MAX_EVENTS_PER_REQUEST
+    prefix = "ga_"
+    settings = ("ga_measurement_id", "ga_api_secret", "ga_url")
+    secrets = ("ga_api_secret",)
+    defaults = {"ga_url": GA4_COLLECT_URL}
+    max_events = GA4_MAX_EVENTS_PER_REQUEST
 
-    def __init__(self, settings: Settings) -> None:
-        super().__init__(settings)
-        collectors = settings.collectors
+    def endpoint(self) -> tuple[Optional[str], Optional[str]]:
         # Checked without its query: the API secret is added after, and never shown.
-        base, self.problem = checked_url(collectors["ga_url"])
-        if base is not None:
-            from urllib.parse import urlencode
+        base, problem = checked_url(self.values.get("ga_url", ""))
+        if base is None:
+            return None, problem
+        from urllib.parse import urlencode
 
-            query = urlencode({"measurement_id": collectors["ga_measurement_id"],
-                               "api_secret": collectors["ga_api_secret"]})
-            self.url = f"{base}{'&' if '?' in base else '?'}{query}"
+        query = urlencode({"measurement_id": self.values.get("ga_measurement_id", ""),
+                           "api_secret": self.values.get("ga_api_secret", "")})
+        return f"{base}{'&' if '?' in base else '?'}{query}", None
 
     def request(self, messages: Sequence[dict[str, Any]]) -> tuple[bytes, dict[str, str], list[Any]]:
-        payload = ga4.request_body(messages)
+        payload = ga_request_body(messages)
         body, headers = _compressed(to_json(payload).encode("utf-8"))
         return body, headers, [payload]
 
-    def describe(self) -> dict[str, Any]:
-        collectors = self.settings.collectors
-        return {"url": collectors["ga_url"], "measurement_id": collectors["ga_measurement_id"],
-                "api_secret_set": bool(collectors["ga_api_secret"]), "problem": self.problem}
-
-
-def sinks_for(settings: Settings) -> list[Sink]:
-    """The collectors these settings send to: Segment if it has a URL, GA4 if it has an id."""
-    found: list[Sink] = []
-    if settings.collectors["segment_url"]:
-        found.append(SegmentSink(settings))
-    if settings.collectors["ga_measurement_id"]:
-        found.append(GA4Sink(settings))
-    return found
+    def shown_url(self) -> str:
+        return self.values.get("ga_url", "")

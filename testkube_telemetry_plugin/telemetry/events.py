@@ -14,24 +14,16 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional
 
-from . import __version__
+from .._version import __version__
+from ..hooks.host import env_flag
 
 if TYPE_CHECKING:
-    from .host import Host
+    from ..hooks.host import Host
 
 LIBRARY = {"name": "testkube-telemetry-plugin", "version": __version__}
 # Segment's HTTP tracking API rejects messages over 32 KB (checked when sending).
 MAX_MESSAGE_BYTES = 32 * 1024
 RECORD_FORMAT = 1
-
-# Canonical names, as Testkube's own CLI sends them; another host's stem
-# replaces "testkube" (`event_name`).
-INSTALL = "testkube_cli_install"
-HEARTBEAT = "testkube-heartbeat"
-COMMAND = "testkube_cli_command"
-ERROR = "testkube_cli_error"
-OPT_OUT = "testkube_cli_telemetry_disabled"
-
 
 def event_name(host: Host, canonical: str) -> str:
     """`testkube_cli_command` for testkube, `mycli_cli_command` for a host named mycli."""
@@ -81,8 +73,7 @@ def ci_provider(env: Optional[Mapping[str, str]] = None) -> Optional[str]:
     """The CI system's name, or None on a developer's machine."""
     env = os.environ if env is None else env
     for variable, name in CI_PROVIDERS:
-        value = env.get(variable, "").strip().lower()
-        if value and value not in ("0", "false", "no", "off"):
+        if env_flag(env.get(variable)) is not False:  # set, and not a clear "no"
             return name
     return None
 

@@ -15,10 +15,11 @@ import os
 import shutil
 from typing import Optional
 
-from . import safefs
-from .events import OPT_OUT, BadRecord, base_properties, event_name, new_event, new_record
-from .fastpath import forget_summary
-from .settings import Settings
+from .. import _fs
+from . import catalogue, scheduler
+from .events import BadRecord, base_properties, new_record
+from .record import print_events
+from .settings import Settings, forget_summary
 from .spool import Spool
 
 
@@ -35,11 +36,8 @@ def holds_opt_out(spool: Spool) -> bool:
 
 def send_opt_out(before: Settings, scope: str, purge: bool) -> Optional[str]:
     """Queue and deliver the opt-out event; returns what to tell the user, if anything. Never raises."""
-    from .debug import print_events
-    from .scheduler import deliver_inline, start_flusher
-
     paths = before.paths
-    spool = Spool(paths.spool)
+    spool = Spool(paths)
     purge = purge and before.home_issue is None  # never delete through a folder we do not trust
     note = None
     try:
@@ -47,17 +45,17 @@ def send_opt_out(before: Settings, scope: str, purge: bool) -> Optional[str]:
             spool.purge()
         if before.enabled and before.anonymous_id is not None:
             host = before.host
-            event = new_event(event_name(host, OPT_OUT), {**base_properties(host), "scope": scope})
+            event = catalogue.build(host, catalogue.OPT_OUT, base_properties(host), {"scope": scope})
             record = new_record(host, [event], anonymous_id=before.anonymous_id)
             if before.debug:
                 print_events(record, before.anonymous_id)
             else:
                 spool.append(record)
-                deliver_inline(host, before.deadline_s, wait_for_lock_s=before.deadline_s * 0.75,
+                scheduler.deliver_inline(host, before.deadline_s, wait_for_lock_s=before.deadline_s * 0.75,
                                respect_backoff=False, ignore_disabled=True)
                 # Not confirmed in time: a flusher tries, then clears up. If none starts, the purge
                 # below removes the record rather than leave the old id on disk.
-                if holds_opt_out(spool) and start_flusher(host, paths):
+                if holds_opt_out(spool) and scheduler.start_flusher(host, paths):
                     note = "The opt-out event is handed to a background flusher, which then clears what is left."
     except Exception:
         pass  # opting out must succeed even when the network does not
@@ -86,7 +84,7 @@ def purge_after_opt_out(settings: Settings, keep_spool: bool = False) -> None:
             if os.path.isdir(path) and not os.path.islink(path):
                 shutil.rmtree(path, ignore_errors=True)
             else:
-                safefs.remove(path)
+                _fs.remove(path)
     else:
         shutil.rmtree(paths.telemetry, ignore_errors=True)
     try:

@@ -1,8 +1,8 @@
 """The telemetry plugin's hook implementations: thin, importing little.
 
-Registered through the `testkube.plugins` entry point as `telemetry`, or by a
-host that declares `Host(telemetry=Telemetry(...))`.  Everything it shows or
-writes is named after the host it runs in.
+Registered through a host's entry point (`telemetry` in `testkube.plugins`),
+or declared by a host: ``Host("mycli", plugins=[Telemetry(...)])``.  Everything
+it shows or writes is named after the host it runs in.
 
 pluggy inspects every name a plugin module holds when it registers it, at a
 cost per name, on every command: so this module holds the two hooks and
@@ -13,17 +13,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .hookspecs import hookimpl
+from ..hooks.specs import hookimpl
 
 if TYPE_CHECKING:
     import click
 
-    from .invocation import Invocation, Outcome
+    from ..hooks.invocation import Invocation, Outcome
 
 
 @hookimpl
 def testkube_register_commands(cli: click.Group) -> None:
-    from .registration import register
+    from .commands import register
 
     register(cli)  # groups only: their commands are built when one is used
 
@@ -32,10 +32,10 @@ def testkube_register_commands(cli: click.Group) -> None:
 def testkube_post_command(invocation: Invocation, outcome: Outcome) -> None:
     import os
 
-    from .switches import disabling_env
+    from . import disabling_env
 
     if disabling_env(invocation.host, os.environ) is not None:
         return  # switched off for this process: nothing is imported, no file is read
-    from .recorder import record_command
+    from .record import record_command
 
     record_command(invocation, outcome)

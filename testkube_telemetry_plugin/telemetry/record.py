@@ -1,11 +1,17 @@
-"""From a finished command to one spooled record, cheaply and without ever raising.
+"""From a finished command to one spooled record, cheaply and without ever raising: the post-command hook's body.
 
-This is the post-command hook's body.  It answers "is telemetry on?" from the
-fast path, turns the command into catalogue events (usage, the catalogue's
-own, the error), adds the install event (with a new id) and the day's
-heartbeat when due, writes one record, and makes sure a flusher will deliver
-it.  The network is never touched here, except with `delivery = inline`, and
-then within a hard deadline.
+It answers "is telemetry on?" from the settings (the user's config read
+through its summary), turns the command into catalogue events (usage, the
+command's own, the error), adds the install event (with a new id) and the
+day's heartbeat when due, writes one record, and makes sure a flusher will
+deliver it.  The network is never touched here, except with `delivery =
+inline`, and then within a hard deadline.
+
+It also shows what a user must see once: the first-run notice (on stderr, so
+piped output stays clean) and, for opt-in hosts, the one-time question (only
+to a person at a terminal outside CI, with "no" as the default).  In debug
+mode it prints the very events it would spool, built by the same code, and
+writes nothing.
 
 The error's text is the one free text that leaves, so it is built from what
 the host knows: a usage error becomes a fixed sentence made from Click's
@@ -17,21 +23,24 @@ from __future__ import annotations
 
 import os
 import time
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional
 
-from . import catalogue, safefs
+import click
+
+from . import catalogue, declared, hint, product
 from . import state as state_module
 from .catalogue import HEARTBEAT_COUNTS, Keyed
-from .events import COMMAND, ERROR, HEARTBEAT, INSTALL, base_properties, event_name, new_event, new_record
-from .fastpath import Quick, quick_settings
-from .host import Host
+from .events import base_properties, ci_provider, new_record, segment_message
+from .settings import Settings, load
 from .spool import Spool
 
 if TYPE_CHECKING:
-    from .invocation import Invocation, Outcome
+    from ..hooks.host import Host
+    from ..hooks.invocation import Invocation, Outcome
 
-EventPairs = list[tuple[str, dict[str, Any]]]
+MakeEvents = Callable[[Mapping[str, Any], Keyed], list[dict[str, Any]]]  # (base properties, keyed hash) -> events
 OWN_GROUP = "telemetry"
+DEBUG_LABEL = "[telemetry]"
 
 
 def is_own_command(path: tuple[str, ...]) -> bool:
@@ -45,14 +54,14 @@ def record_command(invocation: Invocation, outcome: Outcome) -> None:
     try:
         if is_own_command(invocation.subcommand):
             return
-        quick = quick_settings(host, os.environ)
-        if not quick.decision.enabled:
-            if quick.decision.source == "default" and quick.consent == "opt-in":
-                _maybe_ask_consent(host, quick)
+        settings = load(host, os.environ, full=False)
+        if not settings.enabled:
+            if settings.decision.source == "default" and settings.consent == "opt-in":
+                _maybe_ask_consent(host, settings)
             return
         rule = catalogue.rule_for(invocation.subcommand)
         keyed = catalogue.needs_key(rule, invocation.facts)
-        record(host, quick, lambda key: command_events(invocation, outcome, rule, key), keyed)
+        record(settings, lambda base, key: command_events(invocation, outcome, rule, base, key), keyed)
     except Exception as exc:
         invocation.report(f"telemetry: not recorded: {type(exc).__name__}: {exc}")
 
@@ -61,8 +70,6 @@ def error_details(invocation: Invocation, exception: Optional[BaseException]) ->
     """(error_type, message) with nothing the user typed in the message."""
     if exception is None:
         return "Exit", ""
-    import click
-
     from . import scrub
 
     error_type = type(exception).__name__
@@ -74,129 +81,173 @@ def error_details(invocation: Invocation, exception: Optional[BaseException]) ->
     return error_type, scrub.scrub(text, invocation.typed, invocation.own_words)
 
 
-def command_events(
-    invocation: Invocation, outcome: Outcome, rule: Optional[catalogue.EventRule], keyed: catalogue.Keyed
-) -> list[tuple[str, dict[str, Any]]]:
-    """(canonical event, properties) pairs for one finished command."""
-    path = invocation.subcommand
-    command = " ".join(path) or "(none)"
-    found: list[tuple[str, dict[str, Any]]] = [
-        (COMMAND, {"command": command, "exit_code": outcome.exit_code, "status": outcome.status,
-                   "duration_ms": round(outcome.duration_ms, 1)})
-    ]
+def command_events(invocation: Invocation, outcome: Outcome, rule: Optional[catalogue.Event],
+                   base: Mapping[str, Any], keyed: Keyed) -> list[dict[str, Any]]:
+    """The catalogue's events for one finished command: usage, the command's own, the error."""
+    host = invocation.host
+    command = " ".join(invocation.subcommand) or "(none)"
+    found = [catalogue.build(host, catalogue.COMMAND, base, {
+        "command": command, "exit_code": outcome.exit_code, "status": outcome.status,
+        "duration_ms": outcome.duration_ms})]
     if rule is not None and outcome.status != "usage_error":
-        found.append((rule.event, catalogue.properties_for(rule, invocation, outcome, keyed)))
+        found.append(catalogue.build(host, rule, base, keyed=keyed, invocation=invocation, outcome=outcome))
     if outcome.exit_code != 0:
         error_type, message = error_details(invocation, outcome.exception)
-        found.append((ERROR, {"command": command, "error_type": error_type,
-                              "exit_code": outcome.exit_code, "message": message}))
+        found.append(catalogue.build(host, catalogue.ERROR, base, {
+            "command": command, "error_type": error_type, "exit_code": outcome.exit_code, "message": message}))
     return found
 
 
-def _maybe_ask_consent(host: Host, quick: Quick) -> None:
-    from . import notice
-
-    folder = quick.paths.telemetry
-    if not notice.is_interactive() or state_module.load(folder).consent_asked:
+def _maybe_ask_consent(host: Host, settings: Settings) -> None:
+    if not is_interactive() or state_module.load(settings.paths).consent_asked:
         return
-    from .config_file import edit_table, new_file_header
-    from .notice import ask_consent, hint
+    from .config import edit_table, new_file_header
 
-    with state_module.updating(folder) as box:
-        box.state = box.state.replace(consent_asked=True)
+    with state_module.updating(settings.paths) as edit:
+        edit.state = edit.state.replace(consent_asked=True)
     answer = ask_consent(host)
-    paths = quick.paths
-    edit_table(paths.config, lambda table: {"enabled": answer}, paths.config_lock,
-               new_file_header(host.product, hint(host)))
+    paths = settings.paths
+    edit_table(paths.config, lambda table: {"enabled": answer}, paths.config_lock, new_file_header(host))
 
 
-def _identity(host: Host, quick: Quick, need_salt: bool) -> tuple[Optional[str], Optional[str], bool]:
+def _identity(settings: Settings, need_salt: bool) -> tuple[Optional[str], Optional[str], bool]:
     """(id, salt, created now); the config is read only when the id is missing or a key is needed."""
-    if quick.has_id and not need_salt:
+    if settings.has_id and not need_salt:
         return None, None, False
-    from .anonymous_id import ensure_anonymous_id
-    from .config_file import new_file_header
-    from .notice import hint
+    from .config import ensure_anonymous_id, new_file_header
 
-    paths = quick.paths
-    return ensure_anonymous_id(paths.config, paths.config_lock, new_file_header(host.product, hint(host)))
+    paths = settings.paths
+    return ensure_anonymous_id(paths.config, paths.config_lock, new_file_header(settings.host))
 
 
-def record(host: Host, quick: Quick, make_events: Callable[[Keyed], EventPairs], need_salt: bool = False) -> None:
-    """Spool the due events (install, heartbeat, then `make_events`'s) and see to delivery."""
-    paths = quick.paths
-    if quick.debug:
-        _print_only(host, quick, make_events)
-        return
-    anonymous_id, salt, created = _identity(host, quick, need_salt)
-
+def _keyed_with(salt: Optional[str]) -> Keyed:
     def keyed(raw: str) -> str:
-        from .anonymous_id import keyed_hash
+        from .config import keyed_hash
 
         assert salt is not None
         return keyed_hash(salt, "cluster", raw)
 
+    return keyed
+
+
+def due_events(host: Host, base: Mapping[str, Any], created: bool, heartbeat_counts: Optional[dict[str, int]],
+               command: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What one command spools: the install event for a new id, the day's heartbeat if due, the command's events."""
+    found = [catalogue.build(host, catalogue.INSTALL, base)] if created else []
+    if heartbeat_counts is not None:
+        given = {"source": "cli", **{prop: heartbeat_counts.get(key, 0) for prop, key in HEARTBEAT_COUNTS.items()}}
+        found.append(catalogue.build(host, catalogue.HEARTBEAT, base, given))
+    return found + command
+
+
+def record(settings: Settings, make_events: MakeEvents, need_salt: bool = False) -> None:
+    """Spool the due events (install, heartbeat, then `make_events`'s) and see to delivery."""
+    host, paths = settings.host, settings.paths
+    if settings.debug:
+        _print_only(settings, make_events)
+        return
+    _anonymous_id, salt, created = _identity(settings, need_salt)
     base = base_properties(host)
-    pairs: EventPairs = ([(INSTALL, {})] if created else []) + make_events(keyed)
-    events = [new_event(event_name(host, name), {**base, **props}) for name, props in pairs]
-    folder = safefs.private_dir(paths.telemetry)
-    spool = Spool(paths.spool)
+    command = make_events(base, _keyed_with(salt))
+    paths.folder("telemetry")
+    spool = Spool(paths)
     today = time.strftime("%Y-%m-%d", time.gmtime())
     dropped = -1
-    if state_module.heartbeat_day(folder) != today:
-        dropped = _spool_with_heartbeat(host, folder, spool, events, today, base)
+    if state_module.heartbeat_day(paths) != today:
+        dropped = _spool_with_heartbeat(settings, spool, base, created, command, today)
     if dropped < 0:
-        dropped = spool.append(new_record(host, events))
-    state_module.add_count(folder, "dropped_spool", dropped)
-    if quick.has_collector:
+        dropped = spool.append(new_record(host, due_events(host, base, created, None, command)))
+    state_module.add_count(paths, "dropped_spool", dropped)
+    if settings.has_collector:
         from .scheduler import after_spool
 
-        after_spool(host, paths, quick.delivery, quick.deadline_s)
+        after_spool(settings)
 
 
-def _spool_with_heartbeat(host: Host, folder: str, spool: Spool, events: list[dict[str, Any]], today: str,
-                          base: dict[str, Any]) -> int:
-    """Spool `events` with the day's heartbeat, if it is still due, under the state lock.
+def _spool_with_heartbeat(settings: Settings, spool: Spool, base: Mapping[str, Any], created: bool,
+                          command: list[dict[str, Any]], today: str) -> int:
+    """Spool the events with the day's heartbeat, if it is still due, under the state lock.
 
     The counters the heartbeat reports are reset only after the record holding
     it is safely spooled: if the spool cannot be written, they stay.  Returns
     what the cap dropped, or -1 when another process sent the heartbeat first.
     """
-    first_run = state_module.heartbeat_day(folder) is None
-    with state_module.updating(folder) as box:
-        current = box.state
+    host, paths = settings.host, settings.paths
+    first_run = state_module.heartbeat_day(paths) is None
+    with state_module.updating(paths) as edit:
+        current = edit.state
         if current.heartbeat_day == today:
             return -1
         if first_run:
-            from .notice import show_notice
-
             show_notice(host)
         reported = {key: current.counters.get(key, 0) for key in HEARTBEAT_COUNTS.values()}
-        props = {**base, "source": "cli", **{prop: reported[key] for prop, key in HEARTBEAT_COUNTS.items()}}
-        heartbeat = new_event(event_name(host, HEARTBEAT), props)
-        at = 1 if events and events[0]["event"] == event_name(host, INSTALL) else 0
-        dropped = spool.append(new_record(host, events[:at] + [heartbeat] + events[at:]))
-        box.state = state_module.without_counts(current, reported).replace(heartbeat_day=today)
+        dropped = spool.append(new_record(host, due_events(host, base, created, reported, command)))
+        edit.state = state_module.without_counts(current, reported).replace(heartbeat_day=today)
     return dropped
 
 
-def _print_only(host: Host, quick: Quick, make_events: Callable[[Keyed], EventPairs]) -> None:
-    """Debug mode: print what would be spooled and sent; write nothing, send nothing."""
-    from .debug import print_events
-    from .settings import load_settings
-
-    settings = load_settings(host)
-    salt = settings.salt or "debug-salt-not-created"
-
-    def keyed(raw: str) -> str:
-        from .anonymous_id import keyed_hash
-
-        return keyed_hash(salt, "cluster", raw)
-
+def _print_only(settings: Settings, make_events: MakeEvents) -> None:
+    """Debug mode: print what would be spooled and sent now; write nothing, send nothing."""
+    host = settings.host
+    full = load(host)  # the salt, to hash a cluster's id as a real run would
     base = base_properties(host)
-    pairs: EventPairs = [] if quick.has_id else [(INSTALL, {})]
-    if state_module.heartbeat_day(quick.paths.telemetry) != time.strftime("%Y-%m-%d", time.gmtime()):
-        pairs.append((HEARTBEAT, {"source": "cli"}))
-    pairs += make_events(keyed)
-    events = [new_event(event_name(host, name), {**base, **props}) for name, props in pairs]
-    print_events(new_record(host, events), settings.anonymous_id)
+    command = make_events(base, _keyed_with(full.salt or "debug-salt-not-created"))
+    due = state_module.heartbeat_day(settings.paths) != time.strftime("%Y-%m-%d", time.gmtime())
+    counts = state_module.load(settings.paths).counters if due else None
+    print_events(new_record(host, due_events(host, base, not settings.has_id, counts, command)), full.anonymous_id)
+
+
+def print_events(record: Mapping[str, Any], anonymous_id: Optional[str]) -> None:
+    """Each message as it would be sent, one JSON line after a label, on stderr (never mixed into stdout)."""
+    import json
+
+    for event in record["events"]:
+        message = segment_message(record, event, anonymous_id or "(created on the first real run)")
+        try:
+            click.echo(f"{DEBUG_LABEL} {json.dumps(message, sort_keys=True)}", err=True)  # flushed, unlike print
+        except (OSError, ValueError):
+            return  # a closed stderr must not break the command
+
+
+# -- what the user is told ---------------------------------------------------------------------------
+
+def is_interactive() -> bool:
+    """A person at a terminal who can answer a question, outside CI."""
+    import sys
+
+    try:
+        return sys.stdin.isatty() and sys.stderr.isatty() and ci_provider() is None
+    except (AttributeError, ValueError):
+        return False
+
+
+def notice_text(host: Host) -> str:
+    own = declared(host).notice
+    if own:
+        return own
+    name = host.display_name
+    return (
+        f"{product(host)} collects anonymous usage data (which commands run, how long they take,\n"
+        "errors with personal data removed) to improve the CLI. It never includes argument\n"
+        f"values, paths, names or secrets; `{name} telemetry show` shows exactly what is sent.\n"
+        f"Opt out with `{hint(host)}` or DO_NOT_TRACK=1. This notice is shown once."
+    )
+
+
+def show_notice(host: Host) -> None:
+    try:
+        click.echo(notice_text(host), err=True)
+    except OSError:
+        pass  # a closed stderr must not break the command
+
+
+def ask_consent(host: Host) -> bool:
+    """Ask once; anything but an explicit yes (including Ctrl-C) is a no."""
+    if not is_interactive():
+        return False
+    try:
+        question = f"Help improve {product(host)} by sending anonymous usage data?"
+        return bool(click.confirm(question, default=False, err=True))
+    except (click.Abort, EOFError, OSError):
+        return False
+

@@ -14,9 +14,12 @@ import sys
 import time
 from typing import Any, Optional
 
-from . import locking
+from .. import _fs
+from ..hooks.host import Host
+from . import Telemetry, declared
 from . import state as state_module
-from .host import Host, Paths
+from .events import to_json
+from .settings import Paths, Settings, load, paths_of
 
 HOST_ENV = "TESTKUBE_TELEMETRY_FLUSHER_HOST"  # how a flusher learns which host it delivers for
 _children: list[int] = []
@@ -27,22 +30,22 @@ def lock_path(paths: Paths) -> str:
 
 
 def flusher_running(paths: Paths) -> bool:
-    return locking.is_held(lock_path(paths))
+    return _fs.is_held(lock_path(paths))
 
 
 def claim_delivery(paths: Paths, wait_s: float = 0.0) -> Optional[int]:
     """The right to deliver (a held lock's descriptor), or None if another delivery keeps it."""
-    return locking.acquire(lock_path(paths), wait_s)
+    return _fs.acquire(lock_path(paths), wait_s)
 
 
 def release_delivery(fd: int) -> None:
-    locking.release(fd)
+    _fs.release(fd)
 
 
 def host_to_env(host: Host) -> str:
-    from .events import to_json  # `json` itself is not imported on a command's path
-
-    telemetry = host.telemetry.as_dict() if host.telemetry else None
+    """The host, and its telemetry declaration, as the flusher process needs them."""
+    own = declared(host)
+    telemetry = {"product": own.product, "consent": own.consent, "notice": own.notice, **own.collectors}
     return to_json({"name": host.display_name, "version": host.version, "plugin_group": host.plugin_group,
                     "env_prefix": host.env_prefix, "home": host.home, "telemetry": telemetry})
 
@@ -50,11 +53,9 @@ def host_to_env(host: Host) -> str:
 def host_from_env(value: str) -> Host:
     import json
 
-    from .host import Telemetry
-
     data = json.loads(value)
-    telemetry = Telemetry(**data["telemetry"]) if data.get("telemetry") else None
-    return Host(data["name"], data["version"], data["plugin_group"], data["env_prefix"], data["home"], telemetry)
+    return Host(data["name"], data["version"], data["plugin_group"], data["env_prefix"], data["home"],
+                plugins=[Telemetry(**data["telemetry"])])
 
 
 def _reap() -> None:
@@ -71,7 +72,7 @@ def start_flusher(host: Host, paths: Paths) -> bool:
     env = dict(os.environ)
     env[host.env("HOME")] = os.path.realpath(paths.home)
     env[HOST_ENV] = host_to_env(host)
-    argv = [sys.executable, "-m", "testkube_telemetry_plugin.flusher"]
+    argv = [sys.executable, "-m", "testkube_telemetry_plugin.telemetry.delivery.flusher"]
     try:
         _reap()
         if hasattr(os, "posix_spawn"):
@@ -94,13 +95,13 @@ def start_flusher(host: Host, paths: Paths) -> bool:
         return False
 
 
-def after_spool(host: Host, paths: Paths, delivery: str, deadline_s: float) -> None:
+def after_spool(settings: Settings) -> None:
     """Make sure what was just spooled will be delivered; never raises."""
     try:
-        if delivery == "inline":
-            deliver_inline(host, deadline_s)
-        elif state_module.retry_at(paths.telemetry) <= time.time() and not flusher_running(paths):
-            start_flusher(host, paths)
+        if settings.delivery == "inline":
+            deliver_inline(settings.host, settings.deadline_s)
+        elif state_module.retry_at(settings.paths) <= time.time() and not flusher_running(settings.paths):
+            start_flusher(settings.host, settings.paths)
     except Exception:
         pass  # still spooled: the next command tries again
 
@@ -116,8 +117,6 @@ def deliver_inline(
     """Deliver in this process, but never past `deadline_s`; False if another delivery held the lock."""
     import threading
 
-    from .host import paths_of
-
     started = time.monotonic()
     fd = claim_delivery(paths_of(host), wait_for_lock_s)
     if fd is None:
@@ -125,11 +124,10 @@ def deliver_inline(
     deadline = started + deadline_s
 
     def work() -> None:
-        from .delivery import deliver
-        from .settings import load_settings
+        from .delivery.loop import deliver
 
         try:
-            settings = load_settings(host)
+            settings = load(host)
             if settings.enabled or ignore_disabled:
                 deliver(settings, deadline, respect_backoff=respect_backoff)
         except Exception:

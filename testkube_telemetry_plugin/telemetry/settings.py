@@ -1,49 +1,144 @@
-"""The whole picture for commands and delivery: decision, collectors, delivery mode.
+"""Whether telemetry is on, why, and everything else the plugin is set to: the precedence table, resolved once.
 
-`decision.py` says whether telemetry is on; this adds what only the commands
-and the flusher need: every collector setting (environment, then user config,
-then the host's packaged default; never the project file), the anonymous id
-and the salt.  Every name (variables, files) comes from the host.
+Strongest first: the opt-out variables, a home folder we cannot trust, the
+project file (which can only turn telemetry off), the user's config, the
+host's consent default.  Collector settings come from the environment, then
+the user's config, then the host's declaration, then the collector's own
+default; never from the project file.  Every name (variables, files) comes
+from the host.
+
+Every command, `status`, `flush` and the flusher call the one resolver,
+`load`.  A command reads the user's config through a small summary instead of
+the TOML (`full=False`): importing a TOML parser costs more than all the rest
+of a command's telemetry, so the summary keeps the `[telemetry]` table with
+its secrets left out (only whether they are set), keyed by the file's inode,
+size and change times; a file edited in any way is parsed again.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Mapping, NamedTuple, Optional
+from typing import Any, Mapping, Optional
 
-from .config_read import SINK_KEYS, read_config
-from .decision import (
-    ConfigFile,
-    Decision,
-    consent_of,
-    deadline_of,
-    decide,
-    delivery_of,
-    find_project_file,
-    home_problem,
-    is_anonymous_id,
-)
-from .host import Host, Paths, paths_of
-from .switches import env_flag
+from .. import _fs
+from .._values import Value
+from ..hooks.host import Host, env_flag
+from . import collectors, declared, disabling_env
+
+DEFAULT_DEADLINE_S = 2.0
+SUMMARY_FILE = "config-summary"
+_SUMMARY_FORMAT = "summary-2"
+SET = "\x00set"  # what the summary keeps of a secret: that it is set (never a valid id, key or URL)
 
 
-class Settings(NamedTuple):
-    host: Host
-    paths: Paths
-    decision: Decision
-    user: ConfigFile
-    project: Optional[ConfigFile]
-    consent: str
-    collectors: Mapping[str, str]  # segment_url, segment_write_key, ga_url, ga_measurement_id, ga_api_secret
-    delivery: str
-    deadline_s: float
-    debug: bool
-    warnings: tuple[str, ...] = ()
-    home_issue: Optional[str] = None  # set: no file under the home may be read, written or deleted
+class Paths(Value):
+    """The host's home folder and what the plugin keeps in it."""
+
+    __slots__ = ("home", "project_file_name")
+
+    def __init__(self, home: str, project_file_name: str) -> None:
+        self.home = home
+        self.project_file_name = project_file_name  # `.testkube.toml` for the testkube host
+
+    @property
+    def config(self) -> str:
+        return os.path.join(self.home, "config.toml")
+
+    @property
+    def config_lock(self) -> str:
+        """One lock for every edit of a settings file (the user's or a project's)."""
+        return os.path.join(self.home, ".config.lock")
+
+    @property
+    def telemetry(self) -> str:
+        return os.path.join(self.home, "telemetry")
+
+    @property
+    def spool(self) -> str:
+        return os.path.join(self.telemetry, "spool")
+
+    @property
+    def cache(self) -> str:
+        return os.path.join(self.home, "cache")
+
+    def folder(self, *parts: str) -> str:
+        """`<home>/<parts>`, made if missing, every folder from the home down trusted (else UnsafePath)."""
+        return _fs.folder(self.home, *parts, create=True)
+
+    def existing(self, *parts: str) -> str:
+        """`<home>/<parts>`, every folder from the home down trusted; FileNotFoundError if one is missing."""
+        return _fs.folder(self.home, *parts)
+
+    def problem(self) -> Optional[str]:
+        """Why the home, or a folder of ours in it, cannot be trusted, or None (missing ones are fine)."""
+        return _fs.problem(self.home, ("telemetry", "spool"), ("cache",))
+
+
+def paths_of(host: Host) -> Paths:
+    """Where the telemetry plugin keeps this host's files."""
+    return Paths(host.home_dir(), f".{host.stem}.toml")
+
+
+class ConfigFile(Value):
+    """One settings file's `[telemetry]` table (a layer of the precedence table), or why it could not be used.
+
+    `partial`: read from the summary, with secrets (`anonymous_id`, `salt`, the
+    collectors' keys) replaced by `SET`; enough to decide and to know what is
+    configured, never enough to send.
+    """
+
+    __slots__ = ("path", "exists", "table", "problem", "partial")
+
+    def __init__(self, path: str, exists: bool = False, table: Optional[Mapping[str, Any]] = None,
+                 problem: Optional[str] = None, partial: bool = False) -> None:
+        self.path = path
+        self.exists = exists
+        self.table: Mapping[str, Any] = {} if table is None else table
+        self.problem = problem
+        self.partial = partial
+
+
+class Decision(Value):
+    """Whether telemetry is on, and which setting decided it."""
+
+    __slots__ = ("enabled", "source", "reason")
+
+    def __init__(self, enabled: bool, source: str, reason: str) -> None:
+        self.enabled = enabled
+        self.source = source  # "env", "home", "project", "user", "default"
+        self.reason = reason
+
+
+class Settings(Value):
+    """Everything resolved for one host and environment."""
+
+    __slots__ = ("host", "paths", "decision", "user", "project", "consent", "collectors", "delivery", "deadline_s",
+                 "debug", "warnings", "home_issue")
+
+    def __init__(self, host: Host, paths: Paths, decision: Decision, user: ConfigFile, project: Optional[ConfigFile],
+                 consent: str, collectors: Mapping[str, str], delivery: str, deadline_s: float, debug: bool,
+                 warnings: tuple[str, ...], home_issue: Optional[str]) -> None:
+        self.host = host
+        self.paths = paths
+        self.decision = decision
+        self.user = user
+        self.project = project
+        self.consent = consent
+        self.collectors = collectors  # each collector setting's value (secrets are SET in a partial read)
+        self.delivery = delivery
+        self.deadline_s = deadline_s
+        self.debug = debug
+        self.warnings = warnings
+        self.home_issue = home_issue  # set: no file under the home may be read, written or deleted
 
     @property
     def enabled(self) -> bool:
         return self.decision.enabled
+
+    @property
+    def has_id(self) -> bool:
+        value = self.user.table.get("anonymous_id")
+        return value == SET or is_anonymous_id(value)
 
     @property
     def anonymous_id(self) -> Optional[str]:
@@ -53,32 +148,136 @@ class Settings(NamedTuple):
     @property
     def salt(self) -> Optional[str]:
         value = self.user.table.get("salt")
-        return value if isinstance(value, str) and value else None
+        return value if isinstance(value, str) and value and value != SET else None
+
+    @property
+    def has_collector(self) -> bool:
+        """Whether any collector is wanted: without one, events stay on this machine."""
+        return bool(collectors.wanted(self.collectors))
 
 
-def collectors_of(host: Host, env: Mapping[str, str], user: ConfigFile) -> dict[str, str]:
-    """Each collector setting: environment, else user config, else the host's default."""
-    declared = host.telemetry
+def find_project_file(name: str, start: Optional[str] = None) -> Optional[str]:
+    """The nearest project file in the working directory or above it."""
+    try:
+        here = os.path.realpath(os.getcwd() if start is None else start)
+    except OSError:
+        return None
+    while True:
+        candidate = os.path.join(here, name)
+        if os.path.lexists(candidate):
+            return candidate
+        parent = os.path.dirname(here)
+        if parent == here:
+            return None
+        here = parent
+
+
+def decide(
+    host: Host,
+    env: Mapping[str, str],
+    home_issue: Optional[str],
+    project: Optional[ConfigFile],
+    user: ConfigFile,
+) -> tuple[Decision, list[str]]:
+    """The precedence table of docs/settings.md, in code; also returns warnings."""
+    warnings: list[str] = []
+    name = disabling_env(host, env)
+    if name is not None:
+        if env_flag(env[name]) is None:
+            warnings.append(f"{name}={env[name]!r} is not a yes/no value; taken as set (off)")
+        return Decision(False, "env", f"{name}={env[name]} is set"), warnings
+    if home_issue is not None:
+        return Decision(False, "home", f"{home_issue} (off until fixed)"), warnings
+    if project is not None:
+        if project.problem:
+            return Decision(False, "project", f"{project.problem} (off until fixed)"), warnings
+        ignored = sorted(key for key, value in project.table.items() if not (key == "enabled" and value is False))
+        if ignored:
+            warnings.append(f"{project.path}: ignored {', '.join(ignored)}; a project file can only turn telemetry off")
+        if project.table.get("enabled") is False:
+            return Decision(False, "project", f"project file {project.path} turns it off"), warnings
+    if user.problem:
+        return Decision(False, "user", f"{user.problem} (off until fixed)"), warnings
+    enabled = user.table.get("enabled")
+    if isinstance(enabled, bool):
+        return Decision(enabled, "user", f"user config {user.path} turns it {'on' if enabled else 'off'}"), warnings
+    if consent_of(host, user) == "opt-in":
+        return Decision(False, "default", "consent is opt-in and you have not enabled it"), warnings
+    return Decision(True, "default", "on by default (opt-out)"), warnings
+
+
+def consent_of(host: Host, user: ConfigFile) -> str:
+    chosen = user.table.get("consent")
+    if chosen in ("opt-out", "opt-in"):
+        return str(chosen)
+    return declared(host).consent
+
+
+def delivery_of(host: Host, env: Mapping[str, str], user: ConfigFile, warnings: list[str]) -> str:
+    variable = host.env("TELEMETRY_DELIVERY")
+    delivery = env.get(variable, "").strip().lower() or str(user.table.get("delivery") or "background")
+    if delivery not in ("background", "inline"):
+        warnings.append(f"{variable}={delivery!r} is not background or inline; using background")
+        delivery = "background"
+    return delivery
+
+
+def deadline_of(host: Host, env: Mapping[str, str], warnings: list[str]) -> float:
+    variable = host.env("TELEMETRY_DEADLINE")
+    raw = env.get(variable, "").strip()
+    if not raw:
+        return DEFAULT_DEADLINE_S
+    try:
+        deadline = float(raw)
+        if 0 < deadline <= 30:
+            return deadline
+    except ValueError:
+        pass
+    warnings.append(f"{variable}={raw!r} is not 0-30 seconds; using {DEFAULT_DEADLINE_S:g}")
+    return DEFAULT_DEADLINE_S
+
+
+def collector_values(host: Host, env: Mapping[str, str], user: ConfigFile) -> dict[str, str]:
+    """Each collector setting: environment, else user config, else the host's declaration, else the collector's."""
+    host_defaults = declared(host).collectors
     found = {}
-    for key in SINK_KEYS:
-        value = env.get(host.env("TELEMETRY_" + key.upper()), "").strip()
-        if not value:
-            configured = user.table.get(key)
-            value = configured.strip() if isinstance(configured, str) else ""
-        if not value and declared is not None:
-            value = str(getattr(declared, key))
-        found[key] = value
+    for collector in collectors.REGISTRY.values():
+        for key in collector.settings:
+            value = env.get(host.env("TELEMETRY_" + key.upper()), "").strip()
+            if not value:
+                configured = user.table.get(key)
+                value = configured.strip() if isinstance(configured, str) else ""
+            if not value:
+                value = host_defaults.get(key) or collector.defaults.get(key, "")
+            found[key] = value
     return found
 
 
-def load_settings(host: Host, env: Optional[Mapping[str, str]] = None, cwd: Optional[str] = None) -> Settings:
-    """Every layer read and combined; never raises."""
+def is_anonymous_id(value: object) -> bool:
+    """64 lowercase hex characters, like the seed's `anonymousId`."""
+    return isinstance(value, str) and len(value) == 64 and all(ch in "0123456789abcdef" for ch in value)
+
+
+def load(host: Host, env: Optional[Mapping[str, str]] = None, cwd: Optional[str] = None, *,
+         full: bool = True) -> Settings:
+    """Every layer read and combined; never raises.  `full=False` reads the user's config from its summary."""
     env = os.environ if env is None else env
     paths = paths_of(host)
-    home_issue = home_problem(paths)
-    user = read_config(paths.config) if home_issue is None else ConfigFile(paths.config)  # not read through a link
+    home_issue = paths.problem()
+    if home_issue is not None:
+        user = ConfigFile(paths.config)  # nothing is read through a folder we do not trust
+    elif full:
+        from .config import read_config
+
+        user = read_config(paths.config)
+    else:
+        user = user_summary(paths)
     project_path = find_project_file(paths.project_file_name, cwd)
-    project = read_config(project_path) if project_path is not None else None
+    project = None
+    if project_path is not None:
+        from .config import read_config
+
+        project = read_config(project_path)
     decision, warnings = decide(host, env, home_issue, project, user)
     return Settings(
         host=host,
@@ -87,10 +286,88 @@ def load_settings(host: Host, env: Optional[Mapping[str, str]] = None, cwd: Opti
         user=user,
         project=project,
         consent=consent_of(host, user),
-        collectors=collectors_of(host, env, user),
+        collectors=collector_values(host, env, user),
         delivery=delivery_of(host, env, user, warnings),
         deadline_s=deadline_of(host, env, warnings),
         debug=env_flag(env.get(host.env("TELEMETRY_DEBUG"))) is True,
         warnings=tuple(warnings),
         home_issue=home_issue,
     )
+
+
+# -- the user config's summary ---------------------------------------------------------------------
+
+def _stat_key(path: str) -> Optional[str]:
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    return f"{st.st_dev} {st.st_ino} {st.st_size} {st.st_mtime_ns} {st.st_ctime_ns}"
+
+
+def _kept(config: ConfigFile) -> dict[str, Any]:
+    """The table as the summary keeps it: plain values, secrets only as SET."""
+    secret = {"anonymous_id", "salt", *collectors.secret_keys()}
+    table: dict[str, Any] = {}
+    for key, value in config.table.items():
+        if isinstance(value, bool) or (isinstance(value, str) and key not in secret):
+            table[key] = value
+        elif key in secret and (is_anonymous_id(value) if key == "anonymous_id" else isinstance(value, str) and value):
+            table[key] = SET
+    return table
+
+
+def _escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("\n", "\\n")
+
+
+def _unescape(text: str) -> str:
+    return text.replace("\\n", "\n").replace("\\\\", "\\") if "\\" in text else text
+
+
+def _encode(key: str, config: ConfigFile, table: Mapping[str, Any]) -> bytes:
+    lines = [_SUMMARY_FORMAT, key, "problem=" + _escape(config.problem or "")]
+    for name, value in table.items():
+        if "=" not in name and "\n" not in name:
+            lines.append(f"{name}={'b' if isinstance(value, bool) else 's'}{_escape(str(value))}")
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def _decode(path: str, key: str, data: str) -> Optional[ConfigFile]:
+    lines = data.split("\n")
+    if len(lines) < 4 or lines[0] != _SUMMARY_FORMAT or lines[1] != key or not lines[2].startswith("problem="):
+        return None
+    table: dict[str, Any] = {}
+    for line in lines[3:-1]:
+        name, _, value = line.partition("=")
+        table[name] = value[1:] == "True" if value[:1] == "b" else _unescape(value[1:])
+    return ConfigFile(path, True, table, _unescape(lines[2][len("problem="):]) or None, partial=True)
+
+
+def user_summary(paths: Paths) -> ConfigFile:
+    """The user config, secrets left out, parsed only when the file changed since the summary."""
+    key = _stat_key(paths.config)
+    if key is None:
+        return ConfigFile(paths.config, partial=True)
+    summary = os.path.join(paths.cache, SUMMARY_FILE)
+    try:
+        intact = _fs.unsealed(_fs.read_bytes(summary, 64 * 1024))
+        known = _decode(paths.config, key, intact.decode("utf-8")) if intact is not None else None
+        if known is not None:
+            return known
+    except (OSError, ValueError):
+        pass
+    from .config import read_config  # only when the config changed since the summary
+
+    config = read_config(paths.config)
+    table = _kept(config)
+    try:
+        paths.folder("cache")
+        _fs.write_atomic(summary, _fs.sealed(_encode(key, config, table)), durable=False)
+    except OSError:
+        pass  # a read-only home only costs speed
+    return ConfigFile(config.path, config.exists, table, config.problem, partial=True)
+
+
+def forget_summary(paths: Paths) -> None:
+    _fs.remove(os.path.join(paths.cache, SUMMARY_FILE))

@@ -1,13 +1,14 @@
-"""The durable on-disk queue between a command and the collectors: a segmented journal.
+"""The durable on-disk queue between a command and the collectors: `current` and closed spool files.
 
 One command appends one line (its events, as one record) to `current`, under
-the spool lock, and syncs it: one write per command whatever the number of
-collectors.  When `current` grows past `SEGMENT_BYTES`, or a delivery starts,
-it is renamed to an immutable segment `seg-<time>-<random>`.  Each collector's
-delivery acknowledges a prefix of each segment (`.acks`, see acks.py); a segment goes, in
-one unlink, once every collector has all of it.  The lock file `.count` also
-holds the running totals, so the cap (events, bytes) is checked without
-listing or reading anything; when it is passed the oldest segment goes.
+the spool lock: one write per command whatever the number of collectors.
+When `current` grows past `FILE_BYTES`, or a delivery starts, it is closed:
+renamed to an immutable spool file `seg-<time>-<random>`.  Each
+collector's delivery acknowledges a prefix of each closed file (`.acks`, see
+acks.py); a file goes, in one unlink, once every collector has all of it.  The
+lock file `.count` also holds the running totals, so the cap (events, bytes) is
+checked without listing or reading anything; when it is passed the oldest
+file goes.
 
 A line is `<events>\\t<record as JSON>`, written with `events.to_json` (no
 `json` import on a command's path); the count lets the cap count without parsing.
@@ -20,38 +21,43 @@ import stat
 import time
 from typing import TYPE_CHECKING, Any, Iterable, Optional
 
-from . import locking, safefs
+from .. import _fs
+from .._values import Value
 from .events import BadRecord, checked_record, parse_lines, to_json
-from .values import Value
 
 if TYPE_CHECKING:  # acks.py is imported where records are read or acknowledged, never by a command's append
     from .acks import Acks, Journal
+    from .settings import Paths
 
 # Keep a week of heavy offline use and stay small on disk.
 MAX_EVENTS = 10_000
 MAX_BYTES = 5 * 1024 * 1024
-SEGMENT_BYTES = 256 * 1024  # the cap drops at most this much at once
-MAX_SEGMENT_READ = 2 * SEGMENT_BYTES  # anything larger was not written by us
+FILE_BYTES = 256 * 1024  # the cap drops at most this much at once
+MAX_FILE_READ = 2 * FILE_BYTES  # anything larger was not written by us
 CURRENT, COUNT_FILE, ACKS_FILE = "current", ".count", ".acks"
+CLOSED_PREFIX = "seg-"  # closed files' names (earlier versions, which may share a home, read these too)
 
 
 class Entry(Value):
-    """One record: line `index` of `segment`, holding `events` events."""
+    """One record: line `index` of spool file `file`, holding `events` events."""
 
-    __slots__ = ("segment", "index", "events", "size")
+    __slots__ = ("file", "index", "events", "size")
 
-    def __init__(self, segment: str, index: int, events: int, size: int) -> None:
-        self.segment = segment
+    def __init__(self, file: str, index: int, events: int, size: int) -> None:
+        self.file = file
         self.index = index
         self.events = events
         self.size = size
 
 
 class Spool:
-    def __init__(self, folder: str) -> None:
-        self.folder = folder
+    """One host's spool (`<home>/telemetry/spool`): what every process appends to and one delivery reads."""
+
+    def __init__(self, paths: Paths) -> None:
+        self.paths = paths
+        self.folder = paths.spool
         self._lines: dict[str, list[bytes]] = {}
-        self._stamps: dict[str, tuple[int, int, int]] = {}  # (inode, size, mtime) of each listed segment
+        self._stamps: dict[str, tuple[int, int, int]] = {}  # (inode, size, mtime) of each listed file
         self._read_stamps: dict[str, Optional[tuple[int, int, int]]] = {}  # ...when it was read
         self._records: dict[str, list[Any]] = {}
         self._journal: Optional[Journal] = None  # kept by a delivery while it runs
@@ -77,45 +83,54 @@ class Spool:
         """Queue one record, durably; returns how many old events the cap dropped."""
         events = len(record["events"])
         data = f"{events}\t{to_json(record)}\n".encode("utf-8")
-        safefs.private_dir(self.folder)
-        with locking.locked(self._path(COUNT_FILE), writes=True) as lock:
+        self.paths.folder("telemetry", "spool")
+        with _fs.locked(self._path(COUNT_FILE), writes=True) as lock:
             size = self._append_current(data)
             total_events, total_bytes = self._adjust(lock, events, len(data))
-            if size > SEGMENT_BYTES:
+            if size > FILE_BYTES:
                 self._rotate()
             if total_events <= MAX_EVENTS and total_bytes <= MAX_BYTES:
                 return 0
             return self._enforce_cap(lock)
 
     def _append_current(self, data: bytes) -> int:
-        """Append to `current`, synced; anything but a regular file there (a link, a pipe) is removed, never used."""
+        """Append to `current`; anything but a regular file there (a link, a pipe) is removed, never used.
+
+        One `write` and no `fsync`: once it returns, the kernel has the record, so a
+        process that crashes or is killed loses nothing.  A power cut may lose the
+        last seconds, as with every telemetry client; syncing each command cost it
+        a disk flush, held the spool lock through it, and under twenty busy
+        processes made others wait past the lock's timeout (losing their record).
+        """
         try:
-            return safefs.append(self._path(CURRENT), data, MAX_SEGMENT_READ, durable=True)
+            return _fs.append(self._path(CURRENT), data, MAX_FILE_READ)
         except OSError:
             if stat.S_ISREG(os.lstat(self._path(CURRENT)).st_mode):
                 raise
-        safefs.remove(self._path(CURRENT))
-        return safefs.append(self._path(CURRENT), data, MAX_SEGMENT_READ, durable=True)
+        _fs.remove(self._path(CURRENT))
+        return _fs.append(self._path(CURRENT), data, MAX_FILE_READ)
 
     def _rotate(self) -> None:
         try:
             if os.lstat(self._path(CURRENT)).st_size > 0:
-                os.rename(self._path(CURRENT), self._path(f"seg-{time.time_ns():020d}-{os.urandom(3).hex()}"))
+                closed = f"{CLOSED_PREFIX}{time.time_ns():020d}-{os.urandom(3).hex()}"
+                os.rename(self._path(CURRENT), self._path(closed))
         except FileNotFoundError:
             pass
 
     def rotate(self) -> None:
         """Close `current`, so what it holds can be delivered and acknowledged by name."""
-        safefs.private_dir(self.folder)
-        with locking.locked(self._path(COUNT_FILE)):
+        self.paths.folder("telemetry", "spool")
+        with _fs.locked(self._path(COUNT_FILE)):
             self._rotate()
 
-    def segments(self) -> list[str]:
-        """Immutable segments, oldest first; links and anything else planted here are removed."""
+    def files(self) -> list[str]:
+        """Closed files, oldest first; links and anything else planted here are removed."""
         from .acks import safe_name
 
         try:
-            names = [name for name in os.listdir(self.folder) if name.startswith("seg-") or name == CURRENT]
+            folder = self.paths.existing("telemetry", "spool")  # never listed through a folder we do not trust
+            names = [name for name in os.listdir(folder) if name.startswith(CLOSED_PREFIX) or name == CURRENT]
         except OSError:
             return []
         found = []
@@ -124,12 +139,12 @@ class Spool:
                 st = os.lstat(self._path(name))
             except OSError:
                 continue
-            # A link (or anything else) is never read, never kept; nor is an empty segment (it holds no
+            # A link (or anything else) is never read, never kept; nor is an empty file (it holds no
             # record, so nothing would ever acknowledge it), nor a name we never give one.
             if not stat.S_ISREG(st.st_mode) or (name != CURRENT and (st.st_size == 0
                                                                      or not safe_name(name))):
                 try:
-                    safefs.remove(self._path(name))
+                    _fs.remove(self._path(name))
                 except OSError:
                     pass  # a folder, say: skipped all the same
             elif name != CURRENT:
@@ -137,52 +152,52 @@ class Spool:
                 self._stamps[name] = (st.st_ino, st.st_size, st.st_mtime_ns)
         return sorted(found)
 
-    def _read(self, segment: str) -> list[bytes]:
-        if segment not in self._lines:
+    def _read(self, file: str) -> list[bytes]:
+        if file not in self._lines:
             try:
-                raw = safefs.read_bytes(self._path(segment), MAX_SEGMENT_READ)
+                raw = _fs.read_bytes(self._path(file), MAX_FILE_READ)
             except FileNotFoundError:
                 raw = b""
             except OSError:
-                raw = b"!unreadable\n"  # one bad line: dropped and counted, the segment removed
+                raw = b"!unreadable\n"  # one bad line: dropped and counted, the file removed
             lines = raw.split(b"\n")
-            if segment == CURRENT or lines[-1] == b"":
+            if file == CURRENT or lines[-1] == b"":
                 lines.pop()  # the empty rest after the last newline, or a line still being written
-            self._lines[segment] = lines
-            self._read_stamps[segment] = self._stamps.get(segment)
-        return self._lines[segment]
+            self._lines[file] = lines
+            self._read_stamps[file] = self._stamps.get(file)
+        return self._lines[file]
 
     def entries(self, include_current: bool = True) -> list[Entry]:
         """Every record, oldest first (what a delivery may send excludes `current`).
 
-        A segment does not change once named, so what was read and parsed of one is
+        A file does not change once named, so what was read and parsed of one is
         kept for the next collector; `current`, and a file replaced since, are read again.
         """
         self._journal = None
-        names = self.segments() + ([CURRENT] if include_current else [])
+        names = self.files() + ([CURRENT] if include_current else [])
         for cache in (self._lines, self._records):
             for gone in [name for name in cache if name == CURRENT or name not in names
                          or self._read_stamps.get(name) != self._stamps.get(name)]:  # replaced since it was read
                 del cache[gone]
         found = []
-        for segment in names:
-            for index, line in enumerate(self._read(segment)):
+        for file in names:
+            for index, line in enumerate(self._read(file)):
                 count = line.partition(b"\t")[0]
-                found.append(Entry(segment, index, int(count) if count.isdigit() else 1, len(line) + 1))
+                found.append(Entry(file, index, int(count) if count.isdigit() else 1, len(line) + 1))
         return found
 
-    def _parsed(self, segment: str) -> list[Any]:
+    def _parsed(self, file: str) -> list[Any]:
         """Each line's record as parsed JSON (or the error)."""
-        if segment not in self._records:
-            self._records[segment] = parse_lines([line.partition(b"\t")[2] for line in self._read(segment)])
-        return self._records[segment]
+        if file not in self._records:
+            self._records[file] = parse_lines([line.partition(b"\t")[2] for line in self._read(file)])
+        return self._records[file]
 
     def load(self, entry: Entry) -> dict[str, Any]:
         """The record (host, version, events, an opt-out's own id); BadRecord if it is not ours."""
-        lines = self._read(entry.segment)
+        lines = self._read(entry.file)
         if entry.index >= len(lines):
             raise BadRecord("gone")
-        value = self._parsed(entry.segment)[entry.index]
+        value = self._parsed(entry.file)[entry.index]
         if isinstance(value, BaseException):
             raise BadRecord("not a record")
         record = checked_record(value)
@@ -190,47 +205,47 @@ class Spool:
             raise BadRecord("the event count does not match")
         return record
 
-    # -- acknowledgements: a prefix of each segment, per collector (acks.py) ------
+    # -- acknowledgements: a prefix of each file, per collector (acks.py) ------
     def acked(self) -> Acks:
         from .acks import read
 
         return read(self._path(ACKS_FILE))
 
-    def pending_for(self, sink: str, include_current: bool = True) -> list[Entry]:
+    def pending_for(self, collector: str, include_current: bool = True) -> list[Entry]:
         acked = self.acked()
-        return [e for e in self.entries(include_current) if e.index >= acked.get(e.segment, {}).get(sink, 0)]
+        return [e for e in self.entries(include_current) if e.index >= acked.get(e.file, {}).get(collector, 0)]
 
     def journal(self) -> Journal:
         """This delivery's acknowledgements; OSError if `.acks` cannot be written (send nothing then)."""
         if self._journal is None:
             from .acks import Journal
 
-            self._journal = Journal(self._path(ACKS_FILE), set(self.segments()))
+            self._journal = Journal(self._path(ACKS_FILE), set(self.files()))
         return self._journal
 
-    def acknowledge(self, sink: str, entries: Iterable[Entry], sinks: Iterable[str]) -> None:
-        """`sink` is done with these records (sent, or dropped for good); remove what all sinks are done with.
+    def acknowledge(self, collector: str, entries: Iterable[Entry], collectors: Iterable[str]) -> None:
+        """`collector` is done with these records (sent, or dropped for good); remove what all collectors are done with.
 
         Only the holder of the delivery lock acknowledges, so what it read of
         `.acks` and of the folder stays true while it runs: both are kept.
         """
         journal = self.journal()
-        moved = journal.advance(sink, ((e.segment, e.index + 1) for e in entries if e.segment != CURRENT))
+        moved = journal.advance(collector, ((e.file, e.index + 1) for e in entries if e.file != CURRENT))
         acks, live = journal.acks, journal.live
-        finished = [segment for segment, done in acks.items() if segment in live
-                    and all(done.get(name, 0) >= len(self._read(segment)) for name in sinks)]
-        self._remove_segments(finished)
-        for segment in [segment for segment in acks if segment not in live or segment in finished]:
-            del acks[segment]
+        finished = [file for file, done in acks.items() if file in live
+                    and all(done.get(name, 0) >= len(self._read(file)) for name in collectors)]
+        self._remove_files(finished)
+        for file in [file for file in acks if file not in live or file in finished]:
+            del acks[file]
         live.difference_update(finished)
         journal.write(moved)
 
-    def _remove_segments(self, segments: Iterable[str], lock: Optional[int] = None) -> int:
+    def _remove_files(self, files: Iterable[str], lock: Optional[int] = None) -> int:
         gone_events = gone_bytes = 0
-        for segment in segments:
-            lines = self._read(segment)
-            self._records.pop(segment, None)  # parsed once, not needed again
-            if safefs.remove(self._path(segment)):
+        for file in files:
+            lines = self._read(file)
+            self._records.pop(file, None)  # parsed once, not needed again
+            if _fs.remove(self._path(file)):
                 gone_events += sum(int(c) if (c := line.partition(b"\t")[0]).isdigit() else 1 for line in lines)
                 gone_bytes += sum(len(line) + 1 for line in lines)
         if gone_events or gone_bytes:
@@ -238,33 +253,33 @@ class Spool:
                 if lock is not None:
                     self._adjust(lock, -gone_events, -gone_bytes)
                 else:
-                    with locking.locked(self._path(COUNT_FILE), writes=True) as fd:
+                    with _fs.locked(self._path(COUNT_FILE), writes=True) as fd:
                         self._adjust(fd, -gone_events, -gone_bytes)
             except (OSError, TimeoutError):
                 pass
         return gone_events
 
     def _enforce_cap(self, lock: int) -> int:
-        """Drop the oldest segments until under the cap; returns the events dropped.
+        """Drop the oldest files until under the cap; returns the events dropped.
 
-        The totals said the cap is passed; they are recounted from the segments first, so a damaged
-        count never costs an event.  The newest segment (the record just appended) is never dropped.
+        The totals said the cap is passed; they are recounted from the files first, so a damaged
+        count never costs an event.  The newest file (the record just appended) is never dropped.
         """
         self._rotate()
         entries = self.entries(include_current=False)
         events, size = self._adjust(lock, sum(e.events for e in entries), sum(e.size for e in entries), exact=True)
         dropped = 0
-        for segment in self.segments()[:-1]:
+        for file in self.files()[:-1]:
             if events <= MAX_EVENTS and size <= MAX_BYTES:
                 break
-            dropped += self._remove_segments([segment], lock)
+            dropped += self._remove_files([file], lock)
             events, size = (int(n) for n in os.pread(lock, 64, 0).split())
         return dropped
 
     def recount(self) -> None:
-        """Set the running totals from the segments (the flusher does this once per run)."""
+        """Set the running totals from the files (the flusher does this once per run)."""
         try:
-            with locking.locked(self._path(COUNT_FILE), writes=True) as lock:
+            with _fs.locked(self._path(COUNT_FILE), writes=True) as lock:
                 entries = self.entries()
                 self._adjust(lock, sum(e.events for e in entries), sum(e.size for e in entries), exact=True)
         except (OSError, TimeoutError):
@@ -273,7 +288,7 @@ class Spool:
     def counts(self) -> tuple[int, int]:
         """(events, bytes) from the running totals, without listing."""
         try:
-            parts = safefs.read_bytes(self._path(COUNT_FILE), 64).split()
+            parts = _fs.read_bytes(self._path(COUNT_FILE), 64).split()
             return int(parts[0]), int(parts[1])
         except (OSError, ValueError, IndexError):
             return 0, 0

@@ -1,10 +1,14 @@
-"""The plugin's bookkeeping, as one typed object with one reader and one writer.
+"""The plugin's bookkeeping: `state.json` (one typed object, one reader, one writer) and the sent log.
 
 `state.json` holds the heartbeat day, counters of events that never left
 (for the next heartbeat) and each collector's delivery status.  Whatever the
 file holds, `load` returns a valid `State` (a broken file is reset and
 counted).  Two tiny marker files mirror what every command needs, the
-heartbeat day and the earliest retry time, so the hot path reads no JSON.
+heartbeat day and the earliest retry time, so a command reads no JSON.
+
+`sent.jsonl` is a capped local log of what was sent, exactly as sent (as
+Dart's tool keeps one): `telemetry show` reads it, so users can audit every
+payload that left.
 """
 
 from __future__ import annotations
@@ -12,10 +16,14 @@ from __future__ import annotations
 import os
 import time
 from contextlib import contextmanager
-from typing import Any, Iterator, Optional
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional
 
-from . import locking, safefs
-from .values import Value
+from .. import _fs
+from .._values import Value
+from .events import not_json, to_json
+
+if TYPE_CHECKING:
+    from .settings import Paths
 
 BACKOFF_MAX_S = 3600.0  # the longest pause a collector imposes: an offline machine tries at most hourly
 STATE_FILE = "state.json"
@@ -27,7 +35,7 @@ MAX_STATE_BYTES = 1024 * 1024
 LAST_EPOCH = 253402300799.0  # 9999-12-31T23:59:59Z
 
 
-class SinkStatus(Value):
+class CollectorStatus(Value):
     """How delivery to one collector is going."""
 
     __slots__ = ("failures", "next_attempt", "last_error", "last_error_at", "last_sent_at")
@@ -44,19 +52,20 @@ class SinkStatus(Value):
 class State(Value):
     """Everything in `state.json`; replaced (`state.replace(...)`), never changed in place."""
 
-    __slots__ = ("heartbeat_day", "consent_asked", "counters", "sinks")
+    __slots__ = ("heartbeat_day", "consent_asked", "counters", "collectors")
 
     def __init__(self, heartbeat_day: str = "", consent_asked: bool = False,
-                 counters: Optional[dict[str, int]] = None, sinks: Optional[dict[str, SinkStatus]] = None) -> None:
+                 counters: Optional[dict[str, int]] = None,
+                 collectors: Optional[dict[str, CollectorStatus]] = None) -> None:
         self.heartbeat_day = heartbeat_day
         self.consent_asked = consent_asked
         self.counters: dict[str, int] = {} if counters is None else counters
-        self.sinks: dict[str, SinkStatus] = {} if sinks is None else sinks
+        self.collectors: dict[str, CollectorStatus] = {} if collectors is None else collectors
 
-    def retry_at(self, sink: str, now: Optional[float] = None) -> float:
-        """When `sink` may be tried again, never later than the longest back-off from now."""
+    def retry_at(self, collector: str, now: Optional[float] = None) -> float:
+        """When `collector` may be tried again, never later than the longest back-off from now."""
         now = time.time() if now is None else now
-        return bounded(self.sinks.get(sink, SinkStatus()).next_attempt, now)
+        return bounded(self.collectors.get(collector, CollectorStatus()).next_attempt, now)
 
 
 def bounded(when: float, now: float) -> float:
@@ -82,11 +91,11 @@ def _epoch(value: Any) -> float:
     return number if number <= LAST_EPOCH else 0.0
 
 
-def _sink(value: Any) -> SinkStatus:
+def _collector(value: Any) -> CollectorStatus:
     if not isinstance(value, dict):
-        return SinkStatus()
+        return CollectorStatus()
     error = value.get("last_error")
-    return SinkStatus(
+    return CollectorStatus(
         failures=min(_number(value.get("failures"), int), 10**6),
         next_attempt=_epoch(value.get("next_attempt")),
         # JSON may spell a lone surrogate ("\ud800"), which no output stream can encode.
@@ -101,14 +110,14 @@ def _from_json(value: Any) -> State:
         raise ValueError("not an object")
     counters = value.get("counters")
     counters = counters if isinstance(counters, dict) else {}
-    sinks = value.get("sinks")
-    sinks = sinks if isinstance(sinks, dict) else {}
+    statuses = value.get("sinks")  # the file's name for them, kept for other versions sharing the home
+    statuses = statuses if isinstance(statuses, dict) else {}
     day = value.get("heartbeat_day")
     return State(
         heartbeat_day=day if isinstance(day, str) and len(day) == 10 else "",
         consent_asked=value.get("consent_asked") is True,
         counters={name: min(_number(counters.get(name), int), 10**9) for name in COUNTERS},
-        sinks={str(name): _sink(status) for name, status in list(sinks.items())[:8]},
+        collectors={str(name): _collector(status) for name, status in list(statuses.items())[:8]},
     )
 
 
@@ -119,15 +128,19 @@ def _to_json(state: State) -> bytes:
         "heartbeat_day": state.heartbeat_day,
         "consent_asked": state.consent_asked,
         "counters": {name: count for name, count in state.counters.items() if count},
-        "sinks": {name: status.as_dict() for name, status in state.sinks.items()},
+        "sinks": {name: status.as_dict() for name, status in state.collectors.items()},
     }
     return json.dumps(data, sort_keys=True).encode("utf-8")
 
 
-def load(folder: str) -> State:
+def load(paths: Paths) -> State:
     """The one reader: always a valid State, whatever the file holds."""
     try:
-        raw = safefs.read_bytes(os.path.join(folder, STATE_FILE), MAX_STATE_BYTES)
+        folder = paths.existing("telemetry")
+    except OSError:  # none yet, or a folder we do not trust: nothing is read through it
+        return State(counters=dict.fromkeys(COUNTERS, 0))
+    try:
+        raw = _fs.read_bytes(os.path.join(folder, STATE_FILE), MAX_STATE_BYTES)
     except FileNotFoundError:
         return State(counters=dict.fromkeys(COUNTERS, 0))
     except OSError:
@@ -140,7 +153,7 @@ def load(folder: str) -> State:
         return State(counters={**dict.fromkeys(COUNTERS, 0), "state_resets": 1})
 
 
-class Box:
+class StateEdit:
     """What `updating` hands out: replace `state` to change it."""
 
     def __init__(self, state: State) -> None:
@@ -148,39 +161,39 @@ class Box:
 
 
 @contextmanager
-def updating(folder: str) -> Iterator[Box]:
+def updating(paths: Paths) -> Iterator[StateEdit]:
     """The one writer: read, let the caller replace, write back if changed, under the lock.
 
     Raises OSError (or TimeoutError) when the folder cannot be used: callers
     that must not fail catch it, and nothing half-done is written.
     """
-    safefs.private_dir(folder)
-    with locking.locked(os.path.join(folder, "state.lock")):
-        before = load(folder)
-        box = Box(before)
-        yield box
-        after = box.state
+    folder = paths.folder("telemetry")
+    with _fs.locked(os.path.join(folder, "state.lock")):
+        before = load(paths)
+        edit = StateEdit(before)
+        yield edit
+        after = edit.state
         if after != before:
-            safefs.write_atomic(os.path.join(folder, STATE_FILE), _to_json(after))
+            _fs.write_atomic(os.path.join(folder, STATE_FILE), _to_json(after))
         if after.heartbeat_day != before.heartbeat_day:
-            safefs.write_atomic(os.path.join(folder, DAY_MARKER), after.heartbeat_day.encode(), durable=False)
-        if after.sinks != before.sinks:
-            earliest = min((status.next_attempt for status in after.sinks.values()), default=0.0)
-            safefs.write_atomic(os.path.join(folder, RETRY_MARKER), repr(earliest).encode(), durable=False)
+            _fs.write_atomic(os.path.join(folder, DAY_MARKER), after.heartbeat_day.encode(), durable=False)
+        if after.collectors != before.collectors:
+            earliest = min((status.next_attempt for status in after.collectors.values()), default=0.0)
+            _fs.write_atomic(os.path.join(folder, RETRY_MARKER), repr(earliest).encode(), durable=False)
 
 
-def heartbeat_day(folder: str) -> Optional[str]:
+def heartbeat_day(paths: Paths) -> Optional[str]:
     """The last heartbeat's UTC day from its marker; None before the first command."""
     try:
-        return safefs.read_bytes(os.path.join(folder, DAY_MARKER), 32).decode("ascii", "replace")
+        return _fs.read_bytes(os.path.join(paths.existing("telemetry"), DAY_MARKER), 32).decode("ascii", "replace")
     except OSError:
         return None
 
 
-def retry_at(folder: str) -> float:
+def retry_at(paths: Paths) -> float:
     """The earliest time any collector may be tried, bounded by the longest back-off."""
     try:
-        value = float(safefs.read_bytes(os.path.join(folder, RETRY_MARKER), 64))
+        value = float(_fs.read_bytes(os.path.join(paths.existing("telemetry"), RETRY_MARKER), 64))
     except (OSError, ValueError):
         return 0.0
     if value != value:  # NaN
@@ -194,14 +207,68 @@ def without_counts(state: State, reported: dict[str, int]) -> State:
     return state.replace(counters=counters)
 
 
-def add_count(folder: str, name: str, count: int) -> None:
+def add_count(paths: Paths, name: str, count: int) -> None:
     """Count events that will never leave; never raises."""
     if not count:
         return
     try:
-        with updating(folder) as box:
-            counters = dict(box.state.counters)
+        with updating(paths) as edit:
+            counters = dict(edit.state.counters)
             counters[name] = counters.get(name, 0) + count
-            box.state = box.state.replace(counters=counters)
+            edit.state = edit.state.replace(counters=counters)
     except (OSError, TimeoutError):
         pass
+
+
+# -- the sent log ------------------------------------------------------------------------------
+KEEP_SENT = 100
+MAX_LOG_BYTES = KEEP_SENT * 8192
+
+
+def _sent_log(folder: str) -> str:
+    return os.path.join(folder, "sent.jsonl")
+
+
+def log_sent(paths: Paths, collector: str, sent: Iterable[tuple[str, Any]]) -> None:
+    """Log each (sent_at, payload), the payload as it was sent; never raises."""
+    data = "".join(to_json({"sink": collector, "sent_at": sent_at, "payload": payload}) + "\n"
+                   for sent_at, payload in sent).encode("utf-8")
+    if not data:
+        return
+    try:
+        folder = paths.folder("telemetry")
+        with _fs.locked(os.path.join(folder, "sent.lock")):
+            size = _fs.append(_sent_log(folder), data)
+            if size > MAX_LOG_BYTES:
+                kept = _read_lines(folder)[-KEEP_SENT:]
+                _fs.write_atomic(_sent_log(folder), ("\n".join(kept) + "\n").encode("utf-8"), durable=False)
+    except (OSError, TimeoutError):
+        pass
+
+
+def _read_lines(folder: str) -> list[str]:
+    try:
+        return _fs.read_bytes(_sent_log(folder), 16 * MAX_LOG_BYTES).decode("utf-8", "replace").splitlines()
+    except OSError:
+        return []
+
+
+def recently_sent(paths: Paths, limit: int = KEEP_SENT) -> list[dict[str, Any]]:
+    """The sent log's last entries, oldest first."""
+    try:
+        folder = paths.existing("telemetry")
+    except OSError:
+        return []
+    import json
+
+    entries = []
+    for line in _read_lines(folder)[-limit:]:
+        try:
+            entry = json.loads(line, parse_constant=not_json)  # NaN would break `show --json`'s readers
+        except (ValueError, RecursionError):
+            continue
+        if isinstance(entry, dict) and all(isinstance(entry.get(key), str) for key in ("sink", "sent_at")):
+            # Shown as text: a lone surrogate spelled in JSON ("\ud800") would make printing it fail.
+            entries.append({**entry, **{key: entry[key].encode("utf-8", "replace").decode("utf-8")
+                                        for key in ("sink", "sent_at")}})
+    return entries

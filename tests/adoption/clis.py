@@ -302,7 +302,7 @@ def mycli(form: str) -> click.Group:
         extra = {"host": Host("mycli", version="2.0")}
     else:
         telemetry = Telemetry(product="MyCLI", segment_url="http://127.0.0.1:9")  # refused at once
-        extra = {"host": Host("mycli", version="2.0", telemetry=telemetry)}
+        extra = {"host": Host("mycli", version="2.0", plugins=[telemetry])}
 
     @click.group(cls=cls, **extra)
     def cli() -> None:

@@ -1,16 +1,22 @@
-"""Where the telemetry commands appear: `<host> telemetry ...` and `<host> enable telemetry`.
+"""The `telemetry` group and the seed's verb-first forms: `<host> telemetry ...` and `<host> enable telemetry`.
 
 The groups are registered on every run but built only when one is used: a
 host's ordinary command must not pay for importing the command modules.
+Commands are built for the host they are registered in, so every message
+names that host.
 """
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import click
 
-from .host import Host
+from ...hooks.host import Host
+from ...hooks.invocation import current_invocation
+
+if TYPE_CHECKING:
+    from ..settings import Settings
 
 VERB_HELP = {
     "enable": "Turn a feature on (`enable telemetry`).",
@@ -32,8 +38,6 @@ class _TelemetryCommands(click.Group):
         if self._built:
             return
         self._built = True
-        from .commands import build_commands
-
         for command in build_commands(self._host):
             if self._verb is None:
                 self.add_command(command)
@@ -49,6 +53,20 @@ class _TelemetryCommands(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         self._build()
         return super().list_commands(ctx)
+
+
+def build_commands(bound: Host) -> list[click.Command]:
+    """The telemetry commands for one host (`bound`, or the run's resolved host)."""
+    from ..settings import load
+    from . import choice, flush, heartbeat, status
+
+    def settings() -> Settings:
+        invocation = current_invocation()
+        return load(invocation.host if invocation is not None else bound)
+
+    return [status.status_command(settings), choice.enable_command(settings), choice.disable_command(settings),
+            status.show_command(settings), flush.flush_command(settings), choice.reset_command(settings),
+            heartbeat.heartbeat_command(settings, bound)]
 
 
 def register(cli: click.Group, host: Optional[Host] = None) -> None:

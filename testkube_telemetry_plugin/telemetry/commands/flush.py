@@ -11,14 +11,14 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from typing import Optional
+from typing import Callable, Optional
 
 import click
 
-from .scheduler import claim_delivery, release_delivery
-from .settings import Settings
-from .sinks import sinks_for
-from .spool import Spool
+from ..collectors import collectors_for
+from ..scheduler import claim_delivery, release_delivery
+from ..settings import Settings
+from ..spool import Spool
 
 ATTEMPTS = 3
 SAY_WAITING_AFTER_S = 0.5  # the README promises "within a second" of the command starting
@@ -32,10 +32,10 @@ def flush_now(settings: Settings, timeout_s: float) -> int:
     if settings.debug:
         click.echo("Telemetry debug mode is on: events are printed, never sent.")
         return 0
-    sinks = sinks_for(settings)
-    spool = Spool(settings.paths.spool)
-    total = sum(sum(e.events for e in spool.pending_for(sink.name)) for sink in sinks)
-    if not sinks:
+    collectors = collectors_for(settings.collectors)
+    spool = Spool(settings.paths)
+    total = sum(sum(e.events for e in spool.pending_for(collector.name)) for collector in collectors)
+    if not collectors:
         click.echo("No collector is configured: events stay on this machine.")
         return 0
     if total == 0:
@@ -54,7 +54,7 @@ def flush_now(settings: Settings, timeout_s: float) -> int:
     if fd is None:
         click.echo(f"A background flusher is still delivering after {timeout_s:g} s; try again later.", err=True)
         return 1
-    from .delivery import Report, deliver
+    from ..delivery.loop import Report, deliver  # requests: only when there is something to send
 
     outcome: list[Report] = []
     failure: list[str] = []
@@ -73,7 +73,7 @@ def flush_now(settings: Settings, timeout_s: float) -> int:
     worker.start()
     worker.join(SAY_WAITING_AFTER_S)
     if worker.is_alive():
-        names = ", ".join(f"{sink.name} ({sink.url or sink.problem})" for sink in sinks)
+        names = ", ".join(f"{c.name} ({c.shown_url() or c.problem})" for c in collectors)
         click.echo(f"Waiting for {names}... (at most {timeout_s:g} s; --timeout to change)", err=True)
     while worker.is_alive() and time.monotonic() < deadline:
         progress.show()
@@ -86,7 +86,7 @@ def flush_now(settings: Settings, timeout_s: float) -> int:
         click.echo(f"Gave up after {timeout_s:g} s: the collector did not finish answering; "
                    "what was not confirmed stays spooled.", err=True)
         return 1
-    for name, result in outcome[0].sinks.items():
+    for name, result in outcome[0].collectors.items():
         click.echo(f"{name}: {result.sent} sent, {result.kept} kept for retry, {result.dropped} dropped")
         for error in dict.fromkeys(result.errors):
             click.echo(f"  {error}", err=True)
@@ -119,3 +119,16 @@ class _Progress:
     def done(self) -> None:
         if self.shown is not None:
             sys.stderr.write("\n")
+
+
+def flush_command(settings_of: Callable[[], Settings]) -> click.Command:
+    @click.command("flush")
+    @click.option("--timeout", type=click.FloatRange(0.1, 3600), default=120.0, show_default=True,
+                  help="Give up after this many seconds, whatever the collector does.")
+    def flush(timeout: float) -> None:
+        """Deliver pending events now, in the foreground."""
+        code = flush_now(settings_of(), timeout)
+        if code:
+            click.get_current_context().exit(code)
+
+    return flush

@@ -1,4 +1,4 @@
-"""What `telemetry status` and `telemetry show` tell: the decision, each collector, the queue.
+"""`telemetry status` and `telemetry show`: the decision, each collector, the queue, and what was sent.
 
 Both are built as one dict first (`--json` prints it as is), and the human
 form is made from the same dict, so the two never disagree.  Secrets (write
@@ -7,16 +7,18 @@ key, API secret) are never printed, only whether they are set.
 
 from __future__ import annotations
 
+import json
 import time
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
-from . import sentlog
-from . import state as state_module
-from .events import BadRecord, segment_message
-from .notice import hint
-from .settings import Settings
-from .sinks import sinks_for
-from .spool import Spool
+import click
+
+from .. import hint
+from .. import state as state_module
+from ..collectors import collectors_for
+from ..events import BadRecord, segment_message
+from ..settings import Settings
+from ..spool import Spool
 
 
 def _when(epoch: float) -> Optional[str]:
@@ -25,15 +27,15 @@ def _when(epoch: float) -> Optional[str]:
 
 def collectors(settings: Settings, spool: Spool) -> dict[str, dict[str, Any]]:
     trusted = settings.home_issue is None  # nothing is read through a folder we do not trust
-    current = state_module.load(settings.paths.telemetry) if trusted else state_module.State()
+    current = state_module.load(settings.paths) if trusted else state_module.State()
     now = time.time()
     found = {}
-    for sink in sinks_for(settings):
-        status = current.sinks.get(sink.name, state_module.SinkStatus())
-        retry_at = current.retry_at(sink.name, now)
-        found[sink.name] = {
-            **sink.describe(),
-            "pending_events": sum(entry.events for entry in spool.pending_for(sink.name)) if trusted else 0,
+    for collector in collectors_for(settings.collectors):
+        status = current.collectors.get(collector.name, state_module.CollectorStatus())
+        retry_at = current.retry_at(collector.name, now)
+        found[collector.name] = {
+            **collector.describe(),
+            "pending_events": sum(entry.events for entry in spool.pending_for(collector.name)) if trusted else 0,
             "failures": status.failures,
             "last_error": status.last_error or None,
             "last_error_at": _when(status.last_error_at),
@@ -45,9 +47,9 @@ def collectors(settings: Settings, spool: Spool) -> dict[str, dict[str, Any]]:
 
 def status_data(settings: Settings) -> dict[str, Any]:
     """What `status --json` prints."""
-    spool = Spool(settings.paths.spool)
+    spool = Spool(settings.paths)
     trusted = settings.home_issue is None
-    counters = state_module.load(settings.paths.telemetry).counters if trusted else {}
+    counters = state_module.load(settings.paths).counters if trusted else {}
     return {
         "enabled": settings.enabled,
         "decided_by": settings.decision.source,
@@ -76,9 +78,9 @@ def render_status(data: dict[str, Any], host_name: str, opt_out_hint: str) -> st
     if not data["collectors"]:
         lines.append(f"Collectors: none configured; events stay on this machine (`{host_name} telemetry show`).")
     for name, info in data["collectors"].items():
-        secret = "write key" if name == "segment" else "api secret"
-        is_set = info.get("write_key_set", info.get("api_secret_set"))
-        line = f"{name}: {info['url']} ({secret} {'set' if is_set else 'not set'}); {info['pending_events']} pending"
+        secrets = ", ".join(f"{key[:-len('_set')].replace('_', ' ')} {'set' if value else 'not set'}"
+                            for key, value in info.items() if key.endswith("_set"))
+        line = f"{name}: {info['url']}{f' ({secrets})' if secrets else ''}; {info['pending_events']} pending"
         if info["problem"]:
             line += f"; problem: {info['problem']}"
         if info["failures"]:
@@ -106,10 +108,9 @@ def _turn_on_hint(decided_by: str, host_name: str) -> str:
 
 def show_data(settings: Settings) -> dict[str, Any]:
     """Pending events exactly as they would be sent now, and the last ones sent."""
-    folder = settings.paths.telemetry
     if settings.home_issue is not None:
         return {"pending": [], "sent": []}  # nothing is read through a folder we do not trust
-    spool = Spool(settings.paths.spool)
+    spool = Spool(settings.paths)
     pending = []
     for entry in spool.entries():
         try:
@@ -118,8 +119,39 @@ def show_data(settings: Settings) -> dict[str, Any]:
             continue
         owner = record.get("anonymousId") or settings.anonymous_id or "(no id yet)"
         pending += [segment_message(record, event, owner) for event in record["events"]]
-    return {"pending": pending, "sent": sentlog.recent(folder)}
+    return {"pending": pending, "sent": state_module.recently_sent(settings.paths)}
 
 
-def opt_out_hint(settings: Settings) -> str:
-    return hint(settings.host)
+def status_command(settings_of: Callable[[], Settings]) -> click.Command:
+    @click.command("status")
+    @click.option("--json", "as_json", is_flag=True, help="One JSON object, for scripts.")
+    def status(as_json: bool) -> None:
+        """Show whether telemetry is on, why, and where events go."""
+        current = settings_of()
+        data = status_data(current)
+        if as_json:
+            click.echo(json.dumps(data, indent=2))
+        else:
+            click.echo(render_status(data, current.host.display_name, hint(current.host)))
+
+    return status
+
+
+def show_command(settings_of: Callable[[], Settings]) -> click.Command:
+    @click.command("show")
+    @click.option("--json", "as_json", is_flag=True, help="One JSON object, for scripts.")
+    def show(as_json: bool) -> None:
+        """Print pending events and the last ones sent, exactly as they are sent."""
+        data = show_data(settings_of())
+        if as_json:
+            click.echo(json.dumps(data, indent=2))
+            return
+        click.echo(f"Pending events ({len(data['pending'])}):")
+        for message in data["pending"]:
+            click.echo(json.dumps(message, indent=2))
+        click.echo(f"Recently sent ({len(data['sent'])}, oldest first):")
+        for entry in data["sent"]:
+            click.echo(f"-- to {entry.get('sink')} at {entry.get('sent_at')}")
+            click.echo(json.dumps(entry.get("payload"), indent=2))
+
+    return show

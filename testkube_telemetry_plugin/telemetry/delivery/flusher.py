@@ -13,12 +13,15 @@ import threading
 import time
 import traceback
 
-from . import locking, safefs
-from .decision import home_problem
-from .host import Host, paths_of
-from .scheduler import HOST_ENV, claim_delivery, host_from_env, release_delivery
-from .settings import Settings, load_settings
-from .spool import Spool
+from ... import _fs
+from ...hooks.host import Host
+from .. import state as state_module
+from ..collectors import collectors_for
+from ..opt_out import holds_opt_out, purge_after_opt_out
+from ..scheduler import HOST_ENV, claim_delivery, host_from_env, release_delivery
+from ..settings import Settings, load, paths_of
+from ..spool import Spool
+from .loop import deliver
 
 SOFT_LIFETIME_S = 20.0  # no new batch is started after this
 HARD_LIMIT_S = 30.0  # the process is gone by then, whatever the network does
@@ -30,41 +33,34 @@ MAX_LOG_BYTES = 64 * 1024
 
 def _deliverable(settings: Settings, spool: Spool) -> bool:
     """Records wait for a collector that is neither backing off nor misconfigured."""
-    from . import state as state_module
-    from .sinks import sinks_for
-
     now = time.time()
-    current = state_module.load(settings.paths.telemetry)
+    current = state_module.load(settings.paths)
     return any(
-        sink.problem is None and current.retry_at(sink.name, now) <= now and spool.pending_for(sink.name)
-        for sink in sinks_for(settings)
+        collector.problem is None and current.retry_at(collector.name, now) <= now
+        and spool.pending_for(collector.name)
+        for collector in collectors_for(settings.collectors)
     )
 
 
 def _still_on(host: Host) -> bool:
     """Whether telemetry is still on, cheaply: a lingering flusher asks ten times a second,
     on a machine where the user's commands run, so it reads the config's summary, not the TOML."""
-    from .fastpath import quick_settings
-
-    return quick_settings(host, os.environ).decision.enabled
+    return load(host, full=False).enabled
 
 
 def _work(host: Host, spool: Spool, soft_deadline: float) -> bool:
     """Deliver while there is work; True when telemetry was turned off (nothing more to do)."""
-    from .delivery import deliver
-    from .opt_out import holds_opt_out, purge_after_opt_out
-
     folder = paths_of(host).telemetry
     while time.monotonic() < soft_deadline:
-        settings = load_settings(host, cwd=folder)
+        settings = load(host, cwd=folder)
         if settings.home_issue is not None:
             return True  # a folder was replaced meanwhile: touch nothing more
         if not settings.enabled:
             if holds_opt_out(spool):  # `disable` left its event to us: send it, then clear up as it would have
                 deliver(settings, soft_deadline, respect_backoff=False)
                 # Under the lock every settings edit takes: an `enable` since then keeps its new files.
-                with locking.locked(settings.paths.config_lock):
-                    if not load_settings(host, cwd=folder).enabled:
+                with _fs.locked(settings.paths.config_lock):
+                    if not load(host, cwd=folder).enabled:
                         purge_after_opt_out(settings)
             return True
         if _deliverable(settings, spool):
@@ -84,11 +80,11 @@ def _work(host: Host, spool: Spool, soft_deadline: float) -> bool:
 def run(host: Host) -> None:
     """Deliver until the spool stays empty for IDLE_S or the lifetime is over."""
     paths = paths_of(host)
-    spool = Spool(paths.spool)
+    spool = Spool(paths)
     soft_deadline = time.monotonic() + SOFT_LIFETIME_S
     wait_s = FIRST_CLAIM_WAIT_S  # `disable` may start us while its own try still holds the lock
     while True:
-        if home_problem(paths) is not None:
+        if paths.problem() is not None:
             return  # not even the lock is opened through a folder we do not trust
         fd = claim_delivery(paths, wait_s)
         wait_s = 0.0
@@ -102,9 +98,7 @@ def run(host: Host) -> None:
         # One last look, with the lock let go: a command that saw it held started
         # no flusher (its events were spooled before it looked), and `disable` may
         # have handed over its event while waiting for the lock in vain.
-        from .opt_out import holds_opt_out
-
-        settings = load_settings(host, cwd=paths.telemetry)
+        settings = load(host, cwd=paths.telemetry)
         if settings.home_issue is not None or time.monotonic() >= soft_deadline:
             return
         if not settings.enabled:
@@ -117,12 +111,10 @@ def run(host: Host) -> None:
 def _log_failure(host: Host) -> None:
     """Nobody is watching: keep the reason where `--debug` users and bug reports find it."""
     try:
-        folder = paths_of(host).telemetry
-        safefs.private_dir(folder)
-        path = os.path.join(folder, "flusher.log")
-        size = safefs.append(path, traceback.format_exc()[-4000:].encode("utf-8", "replace"))
+        path = os.path.join(paths_of(host).folder("telemetry"), "flusher.log")
+        size = _fs.append(path, traceback.format_exc()[-4000:].encode("utf-8", "replace"))
         if size > MAX_LOG_BYTES:
-            safefs.remove(path)
+            _fs.remove(path)
     except OSError:
         pass
 

@@ -1,8 +1,9 @@
 """The batch loop: spooled records to each collector, acknowledged only after a 2xx.
 
-Layered as Segment's client is: `transport.post` returns an answer or raises,
-`retry` decides what the answer means and how long to wait, and this loop
-batches records, sends, acknowledges, and records each collector's status.
+Layered as Segment's client is: `http.post` returns an answer or raises,
+`http.verdict` decides what the answer means and `http.backoff` how long to
+wait, and this loop batches records, sends, acknowledges, and records each
+collector's status.
 Delivery is at-least-once: a flusher killed between a collector's answer and
 the acknowledgement sends that one batch again (Segment de-duplicates by
 `messageId`; GA4 does not).  Only the flusher, `flush`, inline delivery and
@@ -15,13 +16,12 @@ import time
 from collections import deque
 from typing import Any, Callable, NamedTuple, Optional
 
-from . import retry, sentlog
-from . import state as state_module
-from .events import MAX_MESSAGE_BYTES, BadRecord, iso_timestamp, segment_message, to_json
-from .settings import Settings
-from .sinks import Sink, sinks_for
-from .spool import Entry, Spool
-from .transport import TransportError, new_session, post
+from .. import state as state_module
+from ..collectors import Collector, collectors_for
+from ..events import MAX_MESSAGE_BYTES, BadRecord, iso_timestamp, segment_message, to_json
+from ..settings import Paths, Settings
+from ..spool import Entry, Spool
+from . import http
 
 CONNECT_TIMEOUT_S = 3.0
 READ_TIMEOUT_S = 10.0
@@ -30,7 +30,7 @@ READ_TIMEOUT_S = 10.0
 SOCKET_SLACK_S = 0.5
 
 
-class SinkReport:
+class CollectorReport:
     def __init__(self) -> None:
         self.sent = 0
         self.kept = 0
@@ -40,11 +40,11 @@ class SinkReport:
 
 class Report:
     def __init__(self) -> None:
-        self.sinks: dict[str, SinkReport] = {}
+        self.collectors: dict[str, CollectorReport] = {}
 
     @property
     def complete(self) -> bool:
-        return all(r.kept == 0 and r.dropped == 0 for r in self.sinks.values())
+        return all(r.kept == 0 and r.dropped == 0 for r in self.collectors.values())
 
 
 # A message is its event plus the context Segment wants: less than this many bytes more than the
@@ -59,33 +59,33 @@ class Batch(NamedTuple):
     skipped: list[Entry]  # records that are not ours: acknowledged at once, never sent
 
 
-def _note(folder: str, sink: str, error: Optional[str], retry_after_s: Optional[float] = None) -> float:
+def _note(paths: Paths, collector: str, error: Optional[str], retry_after_s: Optional[float] = None) -> float:
     """Record a success (error None) or a failure; returns the back-off set."""
     now = time.time()
     delay = 0.0
-    with state_module.updating(folder) as box:
-        sinks = dict(box.state.sinks)
-        status = sinks.get(sink, state_module.SinkStatus())
+    with state_module.updating(paths) as edit:
+        collectors = dict(edit.state.collectors)
+        status = collectors.get(collector, state_module.CollectorStatus())
         if error is None:
-            status = state_module.SinkStatus(last_sent_at=now)
+            status = state_module.CollectorStatus(last_sent_at=now)
         else:
             failures = status.failures + 1
-            delay = retry.backoff(failures, retry_after_s)
+            delay = http.backoff(failures, retry_after_s)
             status = status.replace(failures=failures, next_attempt=now + delay, last_error=error[:200],
                                      last_error_at=now)
-        sinks[sink] = status
-        box.state = box.state.replace(sinks=sinks)
+        collectors[collector] = status
+        edit.state = edit.state.replace(collectors=collectors)
     return delay
 
 
-def _passed_by_another(spool: Spool, entry: Entry, sink: str) -> bool:
-    done = spool.journal().acks.get(entry.segment, {})
-    return any(count > entry.index for name, count in done.items() if name != sink)
+def _passed_by_another(spool: Spool, entry: Entry, collector: str) -> bool:
+    done = spool.journal().acks.get(entry.file, {})
+    return any(count > entry.index for name, count in done.items() if name != collector)
 
 
-def _next_batch(spool: Spool, sink: Sink, entries: deque[Entry], anonymous_id: Optional[str],
-                folder: str) -> Optional[Batch]:
-    """Whole records, oldest first, up to the sink's limits and one anonymous id.
+def _next_batch(spool: Spool, collector: Collector, entries: deque[Entry], anonymous_id: Optional[str],
+                paths: Paths) -> Optional[Batch]:
+    """Whole records, oldest first, up to the collector's limits and one anonymous id.
 
     A record that is not ours is acknowledged with the batch (so it is never
     read again) and counted; so is an event over Segment's 32 KB.
@@ -102,7 +102,7 @@ def _next_batch(spool: Spool, sink: Sink, entries: deque[Entry], anonymous_id: O
         except BadRecord:
             entries.popleft()
             skipped.append(entry)
-            if not _passed_by_another(spool, entry, sink.name):  # one damaged record, counted once
+            if not _passed_by_another(spool, entry, collector.name):  # one damaged record, counted once
                 corrupt += max(entry.events, 1)
             continue
         owner = record.get("anonymousId") or anonymous_id
@@ -115,11 +115,11 @@ def _next_batch(spool: Spool, sink: Sink, entries: deque[Entry], anonymous_id: O
             sizes = [len(to_json(m).encode("utf-8")) for m in built]
             fitting = [m for m, n in zip(built, sizes) if n <= MAX_MESSAGE_BYTES]
             record_size = sum(n + 1 for n in sizes if n <= MAX_MESSAGE_BYTES)
-        if messages and (client != owner or events + len(built) > sink.max_events
-                         or size + record_size > sink.max_bytes):
+        if messages and (client != owner or events + len(built) > collector.max_events
+                         or size + record_size > collector.max_bytes):
             break
         if len(fitting) < len(built):
-            state_module.add_count(folder, "dropped_oversized", len(built) - len(fitting))
+            state_module.add_count(paths, "dropped_oversized", len(built) - len(fitting))
         entries.popleft()
         taken.append(entry)
         messages += fitting
@@ -127,27 +127,28 @@ def _next_batch(spool: Spool, sink: Sink, entries: deque[Entry], anonymous_id: O
         events += len(built)
         client = owner
     if corrupt:
-        state_module.add_count(folder, "dropped_corrupt", corrupt)
+        state_module.add_count(paths, "dropped_corrupt", corrupt)
     return Batch(taken, messages, events, skipped) if taken or skipped else None
 
 
 class _Run:
-    """One delivery run: the spool, the HTTP session and the limits every sink shares."""
+    """One delivery run: the spool, the HTTP session and the limits every collector shares."""
 
     def __init__(self, settings: Settings, deadline: float, attempts: int, still_enabled: Callable[[], bool],
                  on_progress: Optional[Callable[[int], None]]) -> None:
         self.settings = settings
-        self.folder = settings.paths.telemetry
-        self.spool = Spool(settings.paths.spool)
+        self.paths = settings.paths
+        self.spool = Spool(settings.paths)
         self.deadline = deadline
         self.attempts = attempts
         self.still_enabled = still_enabled
         self.on_progress = on_progress
-        self.session = new_session()
+        self.session = http.new_session()
         self.names: list[str] = []
 
-    def to(self, sink: Sink, pending: list[Entry], result: SinkReport, logged: deque[tuple[str, Any]]) -> None:
-        """Send `pending` to `sink` in batches until done, out of time, or the collector fails."""
+    def to(self, collector: Collector, pending: list[Entry], result: CollectorReport,
+           logged: deque[tuple[str, Any]]) -> None:
+        """Send `pending` to `collector` in batches until done, out of time, or the collector fails."""
         entries = deque(pending)
         self.spool.journal()  # an `.acks` that cannot be written stops this before anything is sent
         tries = 0
@@ -156,54 +157,54 @@ class _Run:
             remaining = self.deadline - time.monotonic()
             if remaining <= 0.05 or not self.still_enabled():
                 break
-            batch = _next_batch(self.spool, sink, entries, self.settings.anonymous_id, self.folder)
+            batch = _next_batch(self.spool, collector, entries, self.settings.anonymous_id, self.paths)
             if batch is None:
                 break
             if batch.skipped:
-                self.spool.acknowledge(sink.name, batch.skipped, self.names)
+                self.spool.acknowledge(collector.name, batch.skipped, self.names)
             if not batch.messages:  # no records left, or every event too large
-                self.spool.acknowledge(sink.name, batch.entries, self.names)
+                self.spool.acknowledge(collector.name, batch.entries, self.names)
                 result.dropped += batch.events
                 continue
-            body, headers, payloads = sink.request(batch.messages)
-            assert sink.url is not None
+            body, headers, payloads = collector.request(batch.messages)
+            assert collector.url is not None
             try:
                 # The caller's deadline ends a foreground wait; the socket's own timeout
                 # only guards a delivery nobody waits for, so it may run a little past it.
-                answer = post(self.session, sink.url, body, headers,
+                answer = http.post(self.session, collector.url, body, headers,
                               (min(CONNECT_TIMEOUT_S, remaining + SOCKET_SLACK_S),
                                min(READ_TIMEOUT_S, remaining + SOCKET_SLACK_S)))
-                verdict, detail, wait = retry.verdict(answer.status), f"HTTP {answer.status}", answer.retry_after
-            except TransportError as exc:
-                verdict, detail, wait = retry.RETRY, str(exc), None
-            if verdict != retry.RETRY:
-                self.spool.acknowledge(sink.name, batch.entries, self.names)
+                verdict, detail, wait = http.verdict(answer.status), f"HTTP {answer.status}", answer.retry_after
+            except http.TransportError as exc:
+                verdict, detail, wait = http.RETRY, str(exc), None
+            if verdict != http.RETRY:
+                self.spool.acknowledge(collector.name, batch.entries, self.names)
                 tries = 0
-                if verdict == retry.DELIVERED:
+                if verdict == http.DELIVERED:
                     result.sent += len(batch.messages)
                     result.dropped += batch.events - len(batch.messages)
                     sent_at = iso_timestamp()
                     logged.extend((sent_at, payload) for payload in payloads)
                     if not noted:  # once per run: it clears the back-off and says when it last worked
-                        _note(self.folder, sink.name, None)
+                        _note(self.paths, collector.name, None)
                         noted = True
                 else:
                     result.dropped += batch.events
-                    result.errors.append(f"{sink.name}: rejected ({detail}), dropped")
-                    state_module.add_count(self.folder, "dropped_rejected", batch.events)
+                    result.errors.append(f"{collector.name}: rejected ({detail}), dropped")
+                    state_module.add_count(self.paths, "dropped_rejected", batch.events)
                 if self.on_progress:
                     self.on_progress(batch.events)
                 continue
             tries += 1
-            retry_after_s = retry.retry_after(wait)
-            delay = _note(self.folder, sink.name, detail, retry_after_s)
+            retry_after_s = http.retry_after(wait)
+            delay = _note(self.paths, collector.name, detail, retry_after_s)
             # In the foreground someone is waiting: short pauses, Retry-After up to 5 s.
             pause = min(delay, 1.0) if retry_after_s is None else min(retry_after_s, 5.0)
             entries.extendleft(reversed(batch.entries))
             if tries < self.attempts and pause < self.deadline - time.monotonic() - 1:
                 time.sleep(pause)
                 continue
-            result.errors.append(f"{sink.name}: {detail}; kept for retry")
+            result.errors.append(f"{collector.name}: {detail}; kept for retry")
             break
         result.kept += sum(e.events for e in entries)
 
@@ -220,33 +221,33 @@ def deliver(
     """Send what the spool holds until done or `deadline` (time.monotonic()).
 
     Only the holder of the flusher lock calls this: it closes `current` first,
-    so every record it sends lives in a segment it can acknowledge by name.
+    so every record it sends lives in a closed spool file it can acknowledge by name.
     """
     run = _Run(settings, deadline, attempts, still_enabled, on_progress)
     try:
         run.spool.rotate()
     except (OSError, TimeoutError):
-        pass  # nothing can be appended either: what is in segments is still sent
+        pass  # nothing can be appended either: what is in closed files is still sent
     report = Report()
-    sinks = sinks_for(settings)
-    run.names = [sink.name for sink in sinks]
+    collectors = collectors_for(settings.collectors)
+    run.names = [collector.name for collector in collectors]
     try:
-        for sink in sinks:
-            result = report.sinks.setdefault(sink.name, SinkReport())
-            entries = run.spool.pending_for(sink.name, include_current=False)
-            if sink.problem or sink.url is None:
+        for collector in collectors:
+            result = report.collectors.setdefault(collector.name, CollectorReport())
+            entries = run.spool.pending_for(collector.name, include_current=False)
+            if collector.problem or collector.url is None:
                 result.kept += sum(e.events for e in entries)
-                result.errors.append(f"{sink.name}: {sink.problem}")
+                result.errors.append(f"{collector.name}: {collector.problem}")
                 if entries:
-                    _note(run.folder, sink.name, sink.problem)
-            elif respect_backoff and state_module.load(run.folder).retry_at(sink.name) > time.time():
+                    _note(run.paths, collector.name, collector.problem)
+            elif respect_backoff and state_module.load(run.settings.paths).retry_at(collector.name) > time.time():
                 result.kept += sum(e.events for e in entries)
             else:
-                logged: deque[tuple[str, Any]] = deque(maxlen=sentlog.KEEP)  # the log keeps the last few
+                logged: deque[tuple[str, Any]] = deque(maxlen=state_module.KEEP_SENT)  # the log keeps the last few
                 try:
-                    run.to(sink, entries, result, logged)
+                    run.to(collector, entries, result, logged)
                 finally:
-                    sentlog.append(run.folder, sink.name, logged)
+                    state_module.log_sent(run.settings.paths, collector.name, logged)
     finally:
         run.session.close()
     return report

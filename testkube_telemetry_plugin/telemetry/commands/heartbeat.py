@@ -1,0 +1,68 @@
+"""`telemetry heartbeat`: a server's heartbeat, now or on a period (for an API server, a container or a CronJob)."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import threading
+from typing import Callable, Optional
+
+import click
+
+from ...hooks.host import Host
+from ..heartbeat import send_heartbeat
+from ..settings import Settings
+from .status import show_data
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str) -> float:
+    """`90`, `90s`, `5m`, `1h`, `1d` -> seconds; ValueError otherwise."""
+    found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", text.lower())
+    if not found:
+        raise ValueError(f"{text!r} is not a duration like 30s, 5m, 1h or 1d")
+    seconds = float(found.group(1)) * _UNITS[found.group(2) or "s"]
+    if not 1 <= seconds <= 30 * 86400:
+        raise ValueError(f"{text!r} must be between 1 second and 30 days")
+    return seconds
+
+
+def _still_pending(settings: Settings, message_id: str) -> bool:
+    return any(m.get("messageId") == message_id for m in show_data(settings)["pending"])
+
+
+def heartbeat_command(settings_of: Callable[[], Settings], host: Host) -> click.Command:
+    @click.command("heartbeat")
+    @click.option("--cluster-id", envvar=host.env("CLUSTER_ID"), default=None,
+                  help="The cluster's id (e.g. the kube-system namespace UID); only its keyed hash is sent.")
+    @click.option("--every", "every", default=None, metavar="DURATION",
+                  help="Keep sending on this period (30s, 5m, 1h, 1d) until SIGTERM or Ctrl-C.")
+    @click.option("--json", "as_json", is_flag=True, help="Print each message sent as one JSON line.")
+    def heartbeat(cluster_id: Optional[str], every: Optional[str], as_json: bool) -> None:
+        """Send a server heartbeat now (for an API server, a container or a CronJob)."""
+        try:
+            period = parse_duration(every) if every is not None else None
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="'--every'") from None
+        stop = threading.Event()
+        if period is not None:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, lambda *_: stop.set())
+        while True:
+            settings = settings_of()
+            message = send_heartbeat(settings.host, cluster_id) if settings.enabled else None
+            if message is None:
+                click.echo(f"Telemetry is off ({settings.decision.reason}); no heartbeat sent.", err=True)
+            else:
+                delivered = not settings.debug and not _still_pending(settings, message["messageId"])
+                if as_json:
+                    click.echo(json.dumps({"message": message, "delivered": delivered}, sort_keys=True))
+                else:
+                    click.echo(f"Heartbeat {message['messageId']} "
+                               f"{'delivered' if delivered else 'spooled; it is sent on the next try'}.")
+            if period is None or stop.wait(period):
+                return
+
+    return heartbeat
