@@ -1,5 +1,5 @@
 """The adoption suite: Click CLIs written the way other projects write them
-(tests/adoption/clis.py), each run unadopted and adopted as the README says,
+(tests/adoption/clis.py), each run unadopted and adopted as docs/plugins.md says,
 with plugins installed through real entry points (tests/plugins/).
 
 For every CLI: the adopted one prints the same stdout and stderr and exits with
@@ -526,11 +526,11 @@ def test_catalogue_finds_options_whatever_their_python_names(runner, tmp_path: P
     assert {k: v for k, v in created[0].items() if k.startswith("test_")} == expected
 
 
-# -- the README's plugin project, as a user installs it ----------------------------------
+# -- docs/plugins.md's plugin project, as a user installs it ----------------------------------
 def readme_plugin_project() -> dict[str, str]:
-    """The README's plugin project: each block under "A plugin, as a project" that starts with `# <file>`."""
-    text = (TESTS.parent / "README.md").read_text(encoding="utf-8")
-    section = text.split("### A plugin, as a project", 1)[1].split("\n### ", 1)[0]
+    """docs/plugins.md's plugin project: each block under "A plugin, as a project" that starts with `# <file>`."""
+    text = (TESTS.parent / "docs" / "plugins.md").read_text(encoding="utf-8")
+    section = text.split("## A plugin, as a project", 1)[1].split("\n## ", 1)[0]
     files = {}
     for block in re.findall(r"```[a-z]*\n(.*?)```", section, re.S):
         named = re.fullmatch(r"# ([\w.-]+\.(?:toml|py))", block.partition("\n")[0])
@@ -578,19 +578,50 @@ def test_the_readme_plugin_project_installs_and_runs(tmp_path: Path, isolated: P
     assert "hello  (testkube-hello 0.1.0)  hooks: testkube_post_command, testkube_register_commands" in plugins.stdout
 
 
-# -- the README's adoption examples, run as written ------------------------------------------
+# -- docs/plugins.md's adoption examples, run as written ------------------------------------------
 def readme_adoption_examples() -> list[str]:
-    text = (TESTS.parent / "README.md").read_text(encoding="utf-8")
-    section = text.split("### Adopting the contract in another Click CLI", 1)[1].split("\n## ", 1)[0]
+    text = (TESTS.parent / "docs" / "plugins.md").read_text(encoding="utf-8")
+    section = text.split("## Adopting the contract in another Click CLI", 1)[1].split("\n## ", 1)[0]
     return re.findall(r"```python\n(.*?)```", section, re.S)
 
 
+# Run after each example: a command on its group, and a plugin that reports each post hook on stderr.
+EXAMPLE_RUN = """
+import sys, types
+from testkube_telemetry_plugin import hookimpl
+
+@mycli.command()
+def hello():
+    click.echo("hello")
+
+reporter = types.ModuleType("reporter")
+reporter.post = hookimpl(specname="testkube_post_command")(
+    lambda invocation, outcome: print("post", " ".join(invocation.command_path), outcome.exit_code, file=sys.stderr))
+mycli.plugin_manager.register(reporter, "reporter")
+mycli(sys.argv[1:], prog_name="mycli")
+"""
+
+
 @pytest.mark.parametrize("index", range(3))
-def test_each_readme_adoption_example_runs_as_written(index: int, isolated: Path, tmp_path: Path) -> None:
+def test_each_documented_adoption_example_runs_as_written_and_fires_the_hooks(index: int, isolated: Path,
+                                                                              tmp_path: Path) -> None:
     examples = readme_adoption_examples()
     assert len(examples) == 3
-    code = examples[index] + "\nmycli(['--help'], prog_name='mycli')\n"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=tmp_path,
-                            env={**os.environ, "HOME": str(tmp_path), "MYCLI_HOME": str(tmp_path / "mycli")})
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("Usage: mycli")
+    home = tmp_path / "mycli"
+    env = {**os.environ, "HOME": str(tmp_path), "MYCLI_HOME": str(home),
+           "MYCLI_TELEMETRY_SEGMENT_URL": "http://127.0.0.1:9", "MYCLI_TELEMETRY_DELIVERY": "inline"}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-c", examples[index] + EXAMPLE_RUN, *args], capture_output=True,
+                              text=True, timeout=60, cwd=tmp_path, env=env)
+
+    helped = run("--help")
+    assert helped.returncode == 0 and helped.stdout.startswith("Usage: mycli"), helped.stderr
+    ran = run("hello")
+    assert (ran.returncode, ran.stdout) == (0, "hello\n"), ran.stderr
+    assert "post mycli hello 0" in ran.stderr.splitlines()
+    spooled = "".join(path.read_text() for path in home.glob("telemetry/spool/*"))
+    if "Telemetry(" in examples[index]:  # the host asked for telemetry: its own events, under its own name
+        assert '"event":"mycli_cli_command"' in spooled and "testkube" not in spooled
+    else:  # no telemetry, no files
+        assert spooled == "" and not (tmp_path / ".testkube").exists()

@@ -1,4 +1,4 @@
-"""The event catalogue: Testkube's command shapes, the README, GA4 names."""
+"""The event catalogue: Testkube's command shapes, docs/events.md, GA4 names."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from testkube_telemetry_plugin.telemetry import catalogue, collectors, events
 
-README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+EVENTS_DOC = (Path(__file__).parent.parent / "docs" / "events.md").read_text(encoding="utf-8")
 
 
 def pending(runner, cli) -> list[dict]:
@@ -92,16 +92,16 @@ def test_error_event_for_failures(cli, runner) -> None:
     assert (error["error_type"], error["exit_code"], error["message"]) == ("ClickException", 1, "it did not work")
 
 
-def test_readme_documents_every_event_and_property() -> None:
+def test_the_docs_list_every_event_and_property() -> None:
     rows = {}
-    for line in README.splitlines():
+    for line in EVENTS_DOC.splitlines():
         match = re.match(r"^\| `([^`]+)` \| [^|]+ \|([^|]*)\|$", line)
         if match:
             rows[match[1]] = set(re.findall(r"`([^`]+)`", match[2]))
     catalogue_rows = {entry.event: {p.name for p in entry.props} for entry in catalogue.EVENTS}
     assert rows == catalogue_rows
     for prop in catalogue.COMMON:
-        assert f"`{prop.name}`" in README
+        assert f"`{prop.name}`" in EVENTS_DOC
 
 
 GA4_VALID_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,39}$")  # from the Measurement Protocol's reference

@@ -1,4 +1,4 @@
-"""Every hook of the contract is documented in the README, with its signature."""
+"""Every hook of the contract is documented in docs/plugins.md, with its signature."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from testkube_telemetry_plugin.hooks import specs as hookspecs
 
-README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+PLUGINS_DOC = (Path(__file__).parent.parent / "docs" / "plugins.md").read_text(encoding="utf-8")
 SPECS = [
     (name, function)
     for name, function in vars(hookspecs).items()
@@ -28,5 +28,5 @@ def test_there_are_hooks() -> None:
 @pytest.mark.parametrize("name,function", SPECS)
 def test_hook_is_documented_with_its_signature(name: str, function) -> None:
     arguments = ", ".join(inspect.signature(function).parameters)
-    assert f"`{name}({arguments})`" in README
+    assert f"`{name}({arguments})`" in PLUGINS_DOC
     assert function.__doc__ and function.__doc__.strip()

@@ -16,7 +16,7 @@ from testkube_telemetry_plugin.telemetry import config as anonymous_id
 from testkube_telemetry_plugin.telemetry import config as config_read
 from testkube_telemetry_plugin.telemetry import record, settings
 
-README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+SETTINGS_DOC = (Path(__file__).parent.parent / "docs" / "settings.md").read_text(encoding="utf-8")
 
 
 def write_config(home: Path, text: str) -> Path:
@@ -30,9 +30,9 @@ def load(host: Host = TESTKUBE) -> settings.Settings:
     return settings.load(host)
 
 
-# --- the README's precedence table, row by row --------------------------------------
+# --- docs/settings.md's precedence table, row by row --------------------------------------
 def precedence_rows() -> list[list[str]]:
-    table = README.split("<!-- precedence:", 1)[1].split("\n\n", 1)[0]
+    table = SETTINGS_DOC.split("<!-- precedence:", 1)[1].split("\n\n", 1)[0]
     rows = [line for line in table.splitlines() if line.startswith("|")][2:]  # after the header and rule
     return [[cell.strip().strip("`") for cell in row.strip("|").split("|")] for row in rows]
 
