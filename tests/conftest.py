@@ -7,6 +7,7 @@ import atexit
 import ipaddress
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from hypothesis import settings as hypothesis_settings
 from testkube_telemetry_plugin.cli import TESTKUBE, make_cli
 from testkube_telemetry_plugin.hooks.group import HookedGroup
 from testkube_telemetry_plugin.telemetry.events import CI_PROVIDERS, new_event, new_record
+from testkube_telemetry_plugin.telemetry.scheduler import HOST_ENV, host_to_env
 from testkube_telemetry_plugin.telemetry.settings import Paths
 from testkube_telemetry_plugin.telemetry.spool import Spool
 from testkube_telemetry_plugin.telemetry.state import State
@@ -210,3 +212,25 @@ def with_id(home: Path, anonymous_id: str = ID) -> None:
     """A user config holding an anonymous id, as after a first command."""
     home.mkdir(parents=True, exist_ok=True)
     (home / "config.toml").write_text(f'[telemetry]\nanonymous_id = "{anonymous_id}"\nsalt = "s"\n')
+
+
+def pending_records(home: Path) -> int:
+    return len(spool_of(home).entries())
+
+
+def flusher_process() -> subprocess.Popen[bytes]:
+    """A detached flusher for the testkube host, as a command starts one."""
+    env = {**os.environ, HOST_ENV: host_to_env(TESTKUBE)}
+    return subprocess.Popen([sys.executable, "-m", "testkube_telemetry_plugin.telemetry.delivery.flusher"], env=env)
+
+
+def kill_flusher_mid_batch(collector: Collector) -> None:
+    """Start a flusher, SIGKILL it while the collector holds its request, let go."""
+    collector.holding.clear()
+    collector.released.clear()
+    collector.plan(("hold",))
+    flusher = flusher_process()
+    assert collector.holding.wait(10)
+    flusher.send_signal(signal.SIGKILL)
+    flusher.wait(10)
+    collector.release()

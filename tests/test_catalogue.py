@@ -108,9 +108,14 @@ GA4_VALID_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,39}$")  # from the Measure
 
 
 @pytest.mark.parametrize("event", [entry.event for entry in catalogue.EVENTS])
-def test_every_event_name_is_valid_for_ga4(event) -> None:
+def test_every_event_reaches_ga4_under_its_own_name(event) -> None:
+    """GA4 gets the catalogue's name with `-` as `_`: never truncated, prefixed or merged with another."""
     name = collectors.ga_name(event, collectors.GA4_RESERVED_EVENT_NAMES)
+    assert name == event.replace("-", "_")
     assert GA4_VALID_NAME.match(name) and not name.startswith(collectors.GA4_RESERVED_PREFIXES)
+    others = {collectors.ga_name(e.event, collectors.GA4_RESERVED_EVENT_NAMES) for e in catalogue.EVENTS
+              if e.event != event}
+    assert name not in others
 
 
 def test_ga4_conversion_rules() -> None:

@@ -152,14 +152,15 @@ CONTROL = "zq9xv"  # a value no sentence holds: what a command says for it is it
 
 def run_each(cli, runner, home: str, commands: list, typed: str) -> list[tuple[int, Optional[str]]]:
     """(exit code, the error message spooled for it or None) for each command, run with `typed`."""
-    os.environ["TESTKUBE_HOME"] = home
     found = []
-    for build in commands:
-        code = runner.invoke(cli, build(typed)).exit_code
-        shown = json.loads(runner.invoke(cli, ["telemetry", "show", "--json"]).stdout)["pending"]
-        errors = [m["properties"]["message"] for m in shown if m["event"] == "testkube_cli_error"]
-        found.append((code, errors[-1] if code else None))
-        spool_of(home).purge()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TESTKUBE_HOME", home)
+        for build in commands:
+            code = runner.invoke(cli, build(typed)).exit_code
+            shown = json.loads(runner.invoke(cli, ["telemetry", "show", "--json"]).stdout)["pending"]
+            errors = [m["properties"]["message"] for m in shown if m["event"] == "testkube_cli_error"]
+            found.append((code, errors[-1] if code else None))
+            spool_of(home).purge()
     return found
 
 
@@ -191,8 +192,8 @@ def test_typed_values_never_reach_the_spool(value, cli, runner, tmp_path) -> Non
 def test_what_is_spooled_does_not_depend_on_what_was_typed(value, other, cli, runner, tmp_path) -> None:
     shown, codes = {}, {}
     for typed in (value, other):
-        with tempfile.TemporaryDirectory(dir=tmp_path) as home:
-            os.environ["TESTKUBE_HOME"] = home
+        with tempfile.TemporaryDirectory(dir=tmp_path) as home, pytest.MonkeyPatch.context() as patch:
+            patch.setenv("TESTKUBE_HOME", home)
             codes[typed] = [runner.invoke(cli, build(typed)).exit_code for build in STABLE]
             shown[typed] = shape(json.loads(runner.invoke(cli, ["telemetry", "show", "--json"]).stdout)["pending"])
     # Two values the CLI itself treats alike (Click 8.1 takes a leading ":" or "/" for an option prefix):

@@ -146,8 +146,11 @@ def test_every_refuses_a_duration_it_cannot_read(cli, runner) -> None:
     assert result.exit_code == 2 and "'soon' is not a duration like 30s, 5m, 1h or 1d" in result.stderr
 
 
-def test_with_the_collector_down_the_heartbeat_is_spooled_and_said_so(cli, runner,
-                                                                                         monkeypatch) -> None:
+def test_with_the_collector_down_the_heartbeat_is_spooled_and_said_so(cli, runner, monkeypatch) -> None:
     monkeypatch.setenv("TESTKUBE_TELEMETRY_SEGMENT_URL", "http://127.0.0.1:9")
     result = runner.invoke(cli, ["telemetry", "heartbeat"])
     assert result.exit_code == 0 and "spooled; it is sent on the next try" in result.stdout
+    message_id = re.search(r"Heartbeat (\S+) spooled", result.stdout)[1]
+    pending = json.loads(runner.invoke(cli, ["telemetry", "show", "--json"]).stdout)["pending"]
+    spooled = [m for m in pending if m["messageId"] == message_id]
+    assert [(m["event"], m["properties"]["source"]) for m in spooled] == [("testkube-heartbeat", "server")]

@@ -264,6 +264,17 @@ def test_no_notice_when_disabled(site) -> None:
 def test_opt_in_consent_asks_once_on_a_terminal(isolated, cli, runner, monkeypatch) -> None:
     write_config(isolated, '[telemetry]\nconsent = "opt-in"\n')
     monkeypatch.setattr(record, "is_interactive", lambda: True)
+    declined = runner.invoke(cli, ["ends", "ok"], input="n\n")
+    assert declined.exit_code == 0 and "Help improve Testkube" in declined.stderr
+    assert not load().enabled
+    again = runner.invoke(cli, ["ends", "ok"], input="y\n")
+    assert again.exit_code == 0 and "Help improve" not in again.stderr  # asked once: a "no" is not asked again
+    assert not load().enabled and not (isolated / "telemetry" / "spool").exists()
+
+
+def test_opt_in_consent_given_on_a_terminal_turns_it_on(isolated, cli, runner, monkeypatch) -> None:
+    write_config(isolated, '[telemetry]\nconsent = "opt-in"\n')
+    monkeypatch.setattr(record, "is_interactive", lambda: True)
     result = runner.invoke(cli, ["ends", "ok"], input="y\n")
     assert result.exit_code == 0 and "Help improve Testkube" in result.stderr
     assert load().enabled
