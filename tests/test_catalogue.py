@@ -151,3 +151,62 @@ def test_the_fallback_encoder_is_json_dumps_and_refuses_what_json_refuses(monkey
     assert events.to_json({"a": [1, "é", None]}) == '{"a":[1,"\\u00e9",null]}'
     with pytest.raises(TypeError):
         events.to_json({"a": object()})
+
+
+# -- the catalogue is data the code reads --------------------------------------------------------------------
+EVERY_KIND_OF_COMMAND = [
+    ["ends", "ok"], ["ends", "click-error"], ["ends", "boom"], ["ends", "ctx-exit"], ["no-such"],
+    ["ends", "ok", "--count", "many"], ["--help"],
+    ["create", "test", "t1", "--type", "k6/script", "--git-uri", "https://git.example.com/r.git"],
+    ["create", "testsuite", "s1", "--steps", "4"], ["create", "testworkflow", "w", "--steps", "3", "--templates", "2"],
+    ["create", "testworkflowtemplate", "tpl"], ["run", "test", "t1"], ["run", "test", "t1", "--fail"],
+    ["run", "testsuite", "s1"], ["run", "testworkflow", "w"], ["init", "--cluster-type", "gke"],
+    ["telemetry", "heartbeat", "--cluster-id", "kube-system-uid"], ["telemetry", "reset"],
+    ["disable", "telemetry"],
+]
+
+
+def test_every_property_of_every_event_spooled_is_declared_in_the_catalogue(cli, runner, collector,
+                                                                              isolated) -> None:
+    declared = {entry.event: {p.name for p in entry.props} for entry in catalogue.EVENTS}
+    common = {p.name for p in catalogue.COMMON}
+    for args in EVERY_KIND_OF_COMMAND:
+        runner.invoke(cli, args)
+    sent = collector.messages()
+    names = {m["event"] for m in sent}
+    assert {"testkube_cli_install", "testkube-heartbeat", "testkube_cli_command", "testkube_cli_error",
+            "testkube_cli_create_test", "testkube_cli_init", "testkube_cli_telemetry_disabled"} <= names
+    for message in sent:
+        assert message["event"] in declared, message["event"]
+        assert set(message["properties"]) <= declared[message["event"]] | common, message
+
+
+def test_an_undeclared_property_is_refused_when_the_event_is_built() -> None:
+    from testkube_telemetry_plugin.cli import TESTKUBE
+
+    with pytest.raises(KeyError, match="does not declare"):
+        catalogue.build(TESTKUBE, catalogue.COMMAND, {}, {"command": "x", "argv": "--token s3cr3t"})
+    with pytest.raises(KeyError, match="does not declare"):
+        catalogue.build(TESTKUBE, catalogue.INSTALL, {"hostname": "laptop"})
+
+
+def test_debug_mode_prints_the_very_events_a_real_run_spools(site, collector, isolated, tmp_path) -> None:
+    """The same command, once printed in debug mode and once for real: the same events, the same properties."""
+    from conftest import run_testkube
+
+    args = ["create", "test", "t1", "--type", "k6/script", "--file", "x.js"]
+    debug = run_testkube(*args, env={"TESTKUBE_TELEMETRY_DEBUG": "1"})
+    assert debug.returncode == 0 and not (isolated / "telemetry" / "spool").exists()
+    printed = [json.loads(line.split(" ", 1)[1]) for line in debug.stderr.splitlines()
+               if line.startswith("[telemetry] {")]
+    real = run_testkube(*args, env={"TESTKUBE_TELEMETRY_DELIVERY": "inline"})
+    assert real.returncode == 0
+    sent = collector.messages()
+
+    def shape(messages: list[dict]) -> list[tuple[str, dict]]:
+        volatile = {"duration_ms"}
+        return [(m["event"], {k: v for k, v in m["properties"].items() if k not in volatile}) for m in messages]
+
+    assert [m["event"] for m in printed] == ["testkube_cli_install", "testkube-heartbeat", "testkube_cli_command",
+                                             "testkube_cli_create_test"]
+    assert shape(printed) == shape(sent)

@@ -413,3 +413,46 @@ def test_flush_names_a_lock_it_refuses_in_one_line(site, collector, isolated) ->
     assert result.returncode == 1
     assert len(result.stderr.splitlines()) == 1 and result.stderr.startswith("Cannot deliver: ")
     assert "Traceback" not in result.stderr and collector.requests == []
+
+
+# -- a third collector: one class and one registration line ----------------------------------------------------
+def test_a_collector_added_by_one_class_and_one_registration_is_delivered_to_shown_and_listed(
+        site, runner, collector, monkeypatch, request) -> None:
+    from testkube_telemetry_plugin import Host, Telemetry
+    from testkube_telemetry_plugin.cli import make_cli
+    from testkube_telemetry_plugin.telemetry import collectors
+
+    # A testkube host that declares no collector of its own: the echo collector alone.
+    cli = make_cli(Host("testkube", plugin_group="testkube.plugins", plugins=[Telemetry(product="Testkube")]))
+
+    class Echo(collectors.Collector):
+        """A collector that takes Segment's batch body at `<echo_url>/echo`."""
+
+        name = "echo"
+        prefix = "echo_"
+        settings = ("echo_url",)
+
+        def endpoint(self):
+            return collectors.checked_url(self.values["echo_url"] + "/echo")
+
+        def request(self, messages):
+            body = json.dumps({"batch": list(messages)}).encode()
+            return body, {"Content-Type": "application/json"}, list(messages)
+
+    collectors.register(Echo)
+    request.addfinalizer(lambda: collectors.REGISTRY.pop("echo"))
+    monkeypatch.delenv("TESTKUBE_TELEMETRY_SEGMENT_URL")
+    monkeypatch.setenv("TESTKUBE_TELEMETRY_ECHO_URL", collector.url)
+
+    assert runner.invoke(cli, ["ends", "ok"]).exit_code == 0  # the command delivers (inline) to it
+    (received,) = collector.accepted("/echo")
+    assert [m["event"] for m in received["json"]["batch"]] == ["testkube_cli_install", "testkube-heartbeat",
+                                                                "testkube_cli_command"]
+    assert collector.accepted("/v1/batch") == []
+    status = json.loads(runner.invoke(cli, ["telemetry", "status", "--json"]).stdout)
+    assert list(status["collectors"]) == ["echo"]
+    assert status["collectors"]["echo"]["url"] == collector.url and status["collectors"]["echo"]["problem"] is None
+    shown = json.loads(runner.invoke(cli, ["telemetry", "show", "--json"]).stdout)
+    assert {entry["sink"] for entry in shown["sent"]} == {"echo"} and len(shown["sent"]) == 3
+    text = runner.invoke(cli, ["telemetry", "status"]).stdout
+    assert f"echo: {collector.url}; 0 pending" in text
