@@ -144,3 +144,37 @@ def test_a_real_process_sends_none_of_it(index, site, collector, isolated) -> No
     assert_nowhere(distinctive(case), decoded, raw, "collector")
     assert_nowhere(distinctive(case), sent_decoded, sent, "sent.jsonl")
 
+
+# --- properties fed by option values are enumerations ------------------------------------------------
+
+
+@pytest.mark.parametrize(("typed", "sent"), [
+    ("k6/script", "k6/script"),
+    ("K6/Script", "k6/script"),
+    ("cypress:v10/test", "cypress:v10/test"),
+    ("maven:jdk11/project", "maven:jdk11/project"),
+    ("gradle/integrationtest", "gradle/integrationTest"),
+    ("zap/baseline", "zap/baseline"),
+    ("globex-hr/payroll-check", "other"),
+    ("container-executor-acme/test", "other"),
+    ("k6/script-will-short", "other"),
+])
+def test_test_type_is_an_executor_type_or_other(cli, runner, typed: str, sent: str) -> None:
+    assert runner.invoke(cli, ["create", "test", "t1", "--type", typed]).exit_code == 0
+    shown = json.loads(runner.invoke(cli, ["telemetry", "show", "--json"]).stdout)["pending"]
+    created = [m["properties"] for m in shown if m["event"] == "testkube_cli_create_test"]
+    assert created[-1]["test_type"] == sent
+    if sent == "other":
+        assert typed.lower() not in json.dumps(shown).lower()
+
+
+def test_every_option_fed_property_is_an_enumeration() -> None:
+    """Each property whose value comes from an option the user types is cleaned to a fixed set of values."""
+    from testkube_telemetry_plugin import catalogue
+
+    for rule in catalogue.COMMAND_EVENTS:
+        for prop in rule.props:
+            if not any(isinstance(s, (catalogue.Option, catalogue.KindOf)) for s in prop.sources):
+                continue
+            sent = {prop.clean(value, lambda v: v) for value in ("Will Short onboarding", "globex/payroll", "x")}
+            assert sent <= {"other", None, "git", "file", "uri", "string"}, (prop.name, sent)
