@@ -113,7 +113,8 @@ fill fixture fixtures hover incompatible intercept keystore keytool locked loop 
 newconnectionerror originated payment phone pkix policy press proxy publickey quoting refspec reject remain
 replica screenshot selector should socket textarea token tokens unsupported waitfor wrongpass wrongtype
 lower upper rfc author taken dup document documents holding page browser launch step steps mean seems goal refund
-customer customers funds throttling java retried welcome took ending cvv cvc pin
+customer customers funds throttling java retried welcome took ending cvv cvc pin os join kb mb gb tb kib mib gib
+tib
 
 x-api-key api-key api_key read-only non-zero self-signed
 """
