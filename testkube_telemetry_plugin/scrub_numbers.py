@@ -117,8 +117,10 @@ def _dotted(groups: list[str], version: bool) -> bool:
     """A version or a decimal stays; a date goes (12.11.1985, 03.09.78, and 12.11.85 unless called a version)."""
     if len(groups) > 4 or any(len(g) > 4 for g in groups):
         return False
-    if version or len(groups) == 2:
+    if version:
         return True
+    if len(groups) == 2:
+        return _no_zero(groups[:1])  # 1.25, 0.05, 12.5; not 06.12 (a day and a month, or a phone's start)
     if len(groups[0]) == 4 or len(groups[-1]) == 4 or not _no_zero(groups) or any(len(g) > 3 for g in groups):
         return False
     first, second, third = (int(g) for g in groups[:3])

@@ -302,6 +302,7 @@ def test_words_that_only_look_like_secret_keys(text: str) -> None:
     ("expires 11/29", "expires <number>"),
     ("port range 1-65535", "port range 1-65535"),
     ("address 52:54:00:ab:84:21 unknown", "address <value> unknown"),
+    ("took 0.05 s, then 06.12 and 12.11.85", "took 0.05 s, then <number> and <number>"),
 ])
 def test_numbers_that_tell_the_shape_stay(text: str, expected: str) -> None:
     assert scrubbed(text) == expected
