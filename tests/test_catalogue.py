@@ -36,7 +36,7 @@ COMMON = {"os", "arch", "python", "host", "host_version", "plugin_version", "ci"
         (["create", "test", "t1", "--type", "curl/test", "--file", "/home/alice/t.json"],
          "testkube_cli_create_test", {"test_type": "curl/test", "test_source": "file"}),
         (["create", "test", "t1", "--type", "Alice's Secret Type", "--uri", "https://x.example.com/a"],
-         "testkube_cli_create_test", {"test_source": "uri"}),
+         "testkube_cli_create_test", {"test_type": "other", "test_source": "uri"}),
         (["create", "testsuite", "s1", "--steps", "4"], "testkube_cli_create_testsuite", {"steps": 4}),
         (["create", "testworkflow", "w", "--steps", "3", "--templates", "2"],
          "testkube_cli_create_testworkflow", {"steps": 3, "templates": 2}),

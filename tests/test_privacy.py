@@ -26,7 +26,7 @@ from error_corpus import CORPUS
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from testkube_telemetry_plugin.telemetry.vocabulary import WORDS as _WORDS
+from testkube_telemetry_plugin.telemetry.scrub.vocabulary import WORDS as _WORDS
 
 WORDS = frozenset(_WORDS.split())
 WORDS_CASEFOLDED = {word.casefold() for word in WORDS}

@@ -18,7 +18,6 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from testkube_telemetry_plugin.telemetry.allowlist import KINDS
 from testkube_telemetry_plugin.telemetry.scrub import (
     MAX_MESSAGE_CHARS,
     _scrub,
@@ -26,6 +25,7 @@ from testkube_telemetry_plugin.telemetry.scrub import (
     scrub,
     usage_error_message,
 )
+from testkube_telemetry_plugin.telemetry.scrub.allowlist import KINDS
 
 sys.path.insert(0, str(Path(__file__).parent))
 from error_corpus import CORPUS, Case  # noqa: E402

@@ -3,9 +3,12 @@
 Error messages echo what the user typed and what their machine knows: names,
 hosts, paths, tokens.  A deny-list of patterns always misses a shape, so the
 message is rebuilt from what is known to be harmless (see allowlist.py), after
-two steps that hold by construction: every value the user typed, and this
-machine's user, host and home names, are replaced wherever they occur.  Click's
-usage errors get fixed forms built from the exception, not from its text.
+two steps that hold by construction: every value the user typed (and its
+recognisable parts: a typed "Will Short onboarding" also removes "Will Short"),
+and this machine's user, host and home names, are replaced wherever they occur.
+The text is normalised first (NFKC, every script's digits as ASCII), and a long
+message keeps its head and its tail, where the cause usually is.  Click's usage
+errors get fixed forms built from the exception, not from its text.
 """
 
 from __future__ import annotations
@@ -46,29 +49,51 @@ def local_names() -> list[str]:
     return sorted({name for name, _ in _local_labelled()}, key=len, reverse=True)
 
 
-def _values(typed: Iterable[Any], own: frozenset[str], cap: int) -> list[tuple[str, str, bool]]:
-    """(casefolded value, kind, whole tokens only), longest first.
+def normalise(text: str) -> str:
+    """NFKC, and every script's decimal digits as ASCII ones: a number is judged the same in any script.
+
+    Full-width forms (０９０, ＡＢＣ) and compatibility characters become their
+    plain forms, Arabic-Indic or Devanagari digits become 0-9, before anything
+    is decided: otherwise `\\d` would see digits that no ASCII rule was written for.
+    """
+    if text.isascii():
+        return text
+    import unicodedata
+
+    text = unicodedata.normalize("NFKC", text)
+    digits = {ord(ch): str(unicodedata.decimal(ch)) for ch in set(text) if ch.isdecimal() and not ch.isascii()}
+    return text.translate(digits) if digits else text
+
+
+def _values(typed: Iterable[Any], own: frozenset[str], cap: int) -> list[tuple[str, str, bool, bool]]:
+    """(value as searched, kind, whole tokens only, exact case), longest first.
 
     A value is searched by its first `cap` characters: every occurrence holds
     them, and no occurrence that starts before the cut can be longer than that.
+    Values are casefolded unless exact case is asked for.
     """
-    found: dict[str, tuple[str, bool]] = {}
+    from .names import typed_pieces
+
+    found: dict[tuple[str, bool], tuple[str, bool]] = {}
     for raw in typed or ():
         value = str(raw).translate(UNMARK)
-        for v in (value, value.strip()):
+        for v in {value, value.strip(), normalise(value), normalise(value).strip()}:
             if any(ch.isalnum() for ch in v) and v not in own and v.lower() not in own:
-                found.setdefault(v[:cap].casefold(), ("arg", len(v) <= 2))
+                found.setdefault((v[:cap].casefold(), False), ("arg", len(v) <= 2))
+        for piece, exact in typed_pieces(normalise(value).strip()):
+            if piece not in own and piece.lower() not in own:
+                found.setdefault((piece if exact else piece.casefold(), exact), ("arg", True))
     for name, kind in _local_labelled():  # whole words: a host called "vm" leaves "vmware" alone
-        found.setdefault(name.translate(UNMARK).casefold(), (kind, True))
-    return sorted(((f, k, w) for f, (k, w) in found.items()), key=lambda item: -len(item[0]))
+        found.setdefault((name.translate(UNMARK).casefold(), False), (kind, True))
+    return sorted(((f, k, w, e) for (f, e), (k, w) in found.items()), key=lambda item: -len(item[0]))
 
 
 def _is_word(ch: str) -> bool:
     return ch.isalnum() or ch == "_"
 
 
-def _spans(text: str, values: list[tuple[str, str, bool]]) -> list[tuple[int, int, str]]:
-    """Where the values occur, case-insensitively (casefold), merged where they overlap."""
+def _spans(text: str, values: list[tuple[str, str, bool, bool]]) -> list[tuple[int, int, str]]:
+    """Where the values occur, case-insensitively (casefold) unless exact, merged where they overlap."""
     index: Sequence[int]
     if text.isascii():
         folded, index = text.lower(), range(len(text))
@@ -76,16 +101,17 @@ def _spans(text: str, values: list[tuple[str, str, bool]]) -> list[tuple[int, in
         pieces = [ch.casefold() for ch in text]
         folded, index = "".join(pieces), [i for i, p in enumerate(pieces) for _ in p]
     spans = []
-    for value, kind, whole in values:
-        at = folded.find(value)
+    for value, kind, whole, exact in values:
+        haystack = text if exact else folded
+        at = haystack.find(value)
         while at >= 0:
             end = at + len(value)
             if not whole or not (
-                (_is_word(value[0]) and at > 0 and _is_word(folded[at - 1]))
-                or (_is_word(value[-1]) and end < len(folded) and _is_word(folded[end]))
+                (_is_word(value[0]) and at > 0 and _is_word(haystack[at - 1]))
+                or (_is_word(value[-1]) and end < len(haystack) and _is_word(haystack[end]))
             ):
-                spans.append((index[at], index[end - 1] + 1, kind))
-            at = folded.find(value, at + 1)
+                spans.append((at, end, kind) if exact else (index[at], index[end - 1] + 1, kind))
+            at = haystack.find(value, at + 1)
     merged: list[tuple[int, int, str]] = []
     for start, end, kind in sorted(spans, key=lambda s: (s[0], -s[1])):
         if merged and start < merged[-1][1]:
@@ -95,27 +121,48 @@ def _spans(text: str, values: list[tuple[str, str, bool]]) -> list[tuple[int, in
     return merged
 
 
-def _bound_and_mark(text: str, typed: Iterable[Any], own: frozenset[str], limit: int) -> tuple[str, bool]:
-    """The first part of the text, with what the user typed and this machine's names marked.
+def _mark(window: str, values: list[tuple[str, str, bool, bool]], lo: int, hi: int) -> str:
+    """window[lo:hi] with the values marked; a value straddling a bound is marked whole, a cut token dropped."""
+    pieces, pos, covered = [], lo, False
+    for start, end, kind in _spans(window, values):
+        if end <= lo or start >= hi:
+            continue
+        covered = covered or start < lo
+        if start > pos:
+            pieces.append(window[pos:start])
+        pieces.append(MARK[kind])
+        pos = max(pos, end)
+    if pos < hi:
+        pieces.append(window[pos:hi])
+    marked = "".join(pieces)
+    if hi < len(window) and pos <= hi and not window[hi:hi + 1].isspace():
+        marked = re.sub(r"[^\s\uE000-\uE0FF]+$", "", marked)
+    if lo > 0 and not covered and not window[lo - 1:lo].isspace():
+        marked = re.sub(r"^[^\s\uE000-\uE0FF]+", "", marked)
+    return marked
 
-    Values are searched in the bound plus the longest value, so one that
-    straddles the cut is still found whole; a cut token is dropped, not halved.
+
+def _bound_and_mark(text: str, typed: Iterable[Any], own: frozenset[str], limit: int) -> tuple[str, bool]:
+    """The text (its head and its tail when long), normalised, with what the user typed and this machine's names marked.
+
+    A long message keeps its beginning and its end, where the cause usually is
+    (urllib3's "Connection refused", a Java "nested exception is ..."); the middle
+    goes.  Values are searched a value's length past each cut, so one that
+    straddles a cut is still found whole; a cut token is dropped, not halved, and
+    so is the tail's first word (it may be a value whose key was cut away).
     """
     bound = max(limit, 50) * 20
     values = _values(typed, own, bound)
-    window = text[: bound + max((len(v) for v, _, _ in values), default=0)].translate(UNMARK)
-    out, pos = [], 0
-    for start, end, kind in _spans(window, values):
-        if start >= bound:
-            break
-        out += [window[pos:start], MARK[kind]]
-        pos = end
-    out.append(window[pos:bound])
-    cut = len(text) > bound
-    marked = "".join(out)
-    if cut and pos <= bound and not window[bound:bound + 1].isspace():
-        marked = re.sub(r"[^\s\uE000-\uE0FF]+$", "", marked)
-    return marked, cut
+    longest = max((len(v) for v, _, _, _ in values), default=0)
+    if len(text) <= bound:
+        window = normalise(text).translate(UNMARK)
+        return _mark(window, values, 0, len(window)), False
+    head_size = bound * 3 // 5
+    head = normalise(text[:head_size + longest]).translate(UNMARK)
+    tail = normalise(text[len(text) - (bound - head_size) - longest:]).translate(UNMARK)
+    start = max(0, len(tail) - (bound - head_size))
+    tail_marked = re.sub(r"^\s*[^\s\uE000-\uE0FF]*", "", _mark(tail, values, start, len(tail)))
+    return _mark(head, values, 0, min(head_size, len(head))) + " \u2026 " + tail_marked, True
 
 
 def scrub(
@@ -138,11 +185,25 @@ def _scrub(text: str, typed: Iterable[Any], own_words: Iterable[Any], limit: int
     """The pipeline itself, raising on bugs: the tests call it so none can hide."""
     words = [str(w) for w in own_words or () if w]
     own = frozenset(words) | frozenset(w.lower() for w in words)
-    text, cut = _bound_and_mark(text, typed, own, limit)
-    out = (redact(text, own) + (" …" if cut else "")).strip()
-    if len(out) > limit:
-        out = re.sub(r"<[a-z]*$", "", out[: limit - 1]).rstrip() + "…"
-    return out
+    text, _ = _bound_and_mark(text, typed, own, limit)
+    return _cut_middle(redact(text, own).strip(), limit)
+
+
+def _cut_middle(out: str, limit: int) -> str:
+    """`out` within `limit` characters: its head and its tail around " … ", no word or placeholder halved."""
+    if len(out) <= limit:
+        return out
+    if limit < 24:
+        return re.sub(r"<[a-z]*$", "", out[: limit - 1]).rstrip() + "…"
+    room = limit - 3
+    head_size = room * 3 // 5
+    tail_size = room - head_size
+    head, tail = out[:head_size], out[len(out) - tail_size:]
+    if not out[head_size].isspace():
+        head = re.sub(r"\S+$", "", head) or re.sub(r"<[a-z]*$", "", head)
+    if not out[len(out) - tail_size - 1].isspace():
+        tail = re.sub(r"^\S+", "", tail) or re.sub(r"^[a-z]*>", "", tail)
+    return f"{head.rstrip()} … {tail.lstrip()}"
 
 
 def usage_error_message(exc: click.UsageError, typed: Iterable[str] = (), own_words: Iterable[str] = ()) -> str:
