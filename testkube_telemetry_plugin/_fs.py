@@ -11,6 +11,12 @@ sentence a user can act on.
 A folder is trusted by walking from the home down to it (`folder`, `problem`):
 `O_NOFOLLOW` guards only a path's last component, so a folder on the way that
 was replaced by a link would still take every open through it, elsewhere.
+The folders above the home count too: whoever can write to one of them can
+rename the home away and put a folder of their own in its place (undoing an
+opt-out, or making root write where they choose).  So each must belong to
+root or to us, and be writable by nobody else unless it is sticky, as `/tmp`
+is (there only an entry's owner may rename it).  A relative home is refused:
+it would be a new home in every working folder.
 
 Locks are `fcntl.flock` locks: they belong to an open file and vanish with the
 process, so a crashed or SIGKILLed holder never leaves a stale lock behind.
@@ -47,6 +53,14 @@ def _mine(st: os.stat_result) -> bool:
     return not hasattr(os, "geteuid") or st.st_uid == os.geteuid()
 
 
+def _another_users(path: str, st: os.stat_result, detail: str = "") -> str:
+    """One sentence for a folder of another user's; for root, the usual cause (`sudo` keeping HOME)."""
+    text = f"{path} belongs to another user (uid {st.st_uid}){detail}; not used"
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        text += " (root with another user's home, as `sudo` without -H gives: nothing is written there for them)"
+    return text
+
+
 def check_dir(path: str, st: Optional[os.stat_result] = None) -> None:
     """Raise UnsafePath unless `path` is a real folder of ours that others cannot write."""
     st = os.lstat(path) if st is None else st
@@ -55,7 +69,7 @@ def check_dir(path: str, st: Optional[os.stat_result] = None) -> None:
     if not stat.S_ISDIR(st.st_mode):
         raise UnsafePath(f"{path} is not a folder")
     if not _mine(st):
-        raise UnsafePath(f"{path} belongs to another user")
+        raise UnsafePath(_another_users(path, st))
     if hasattr(os, "geteuid") and st.st_mode & 0o022:
         raise UnsafePath(f"{path} can be written by other users (chmod go-w {path})")
 
@@ -79,13 +93,71 @@ def private_dir(path: str) -> str:
     return path
 
 
-def folder(home: str, *parts: str, create: bool = False) -> str:
-    """`home/parts...`, with every folder from the home down checked (and, with `create`, made 0700).
+def _above_problem(path: str, depth: int = 0) -> Optional[str]:
+    """Why another user could replace `path` by writing to a folder above it, or None.
 
-    The one way any file under a home is reached: a folder on the way that is a
-    link, another user's, or writable by others raises UnsafePath; a missing
-    one raises FileNotFoundError, unless `create`.
+    Walks from the root down to `path`'s parent; a link on the way is as safe
+    as the folder holding it (checked before it) and the folders it leads to
+    (checked as a chain of their own).  A missing folder ends the walk: we
+    create the rest, 0700.
     """
+    if not hasattr(os, "geteuid"):
+        return None
+    if depth > 8:
+        return f"{path}: too many symbolic links above it"
+    me = os.geteuid()
+    parents = []
+    path = os.path.normpath(path)
+    current = os.path.dirname(path)
+    while True:
+        parents.append(current)
+        up = os.path.dirname(current)
+        if up == current:
+            break
+        current = up
+    for folder_above in reversed(parents):
+        try:
+            st = os.lstat(folder_above)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            return f"{folder_above}: {exc.strerror or exc}"
+        if stat.S_ISLNK(st.st_mode):  # go on from where it leads (macOS: /tmp -> /private/tmp)
+            rest = os.path.relpath(path, folder_above)
+            return _above_problem(os.path.join(os.path.realpath(folder_above), rest), depth + 1)
+        if not stat.S_ISDIR(st.st_mode):
+            return None  # the home cannot be made there: the walk below says so
+        if st.st_uid not in (0, me):
+            return _another_users(folder_above, st, f", who could replace {path}")
+        if st.st_mode & 0o022 and not st.st_mode & stat.S_ISVTX:
+            return (f"{folder_above} can be written by other users, so they could replace {path} "
+                    f"(chmod go-w {folder_above}, or use a home elsewhere)")
+    return None
+
+
+def folder(home: str, *parts: str, create: bool = False) -> str:
+    """`home/parts...`, with every folder above the home and from the home down checked
+    (and, with `create`, the missing ones made 0700).
+
+    The one way any file under a home is reached: a relative home, a folder
+    above it that others could swap, or a folder on the way that is a link,
+    another user's, or writable by others raises UnsafePath; a missing one
+    raises FileNotFoundError, unless `create`.
+    """
+    _check_above(home)
+    return _walk(home, parts, create)
+
+
+def _check_above(home: str) -> None:
+    if not os.path.isabs(home):
+        raise UnsafePath(f"{home!r} is a relative path, which would make a new home in every working folder; "
+                         "not used")
+    found = _above_problem(home)
+    if found is not None:
+        raise UnsafePath(found)
+
+
+def _walk(home: str, parts: tuple[str, ...], create: bool) -> str:
     path = private_dir(home) if create else _checked_dir(home)
     for part in parts:
         path = os.path.join(path, part)
@@ -102,10 +174,15 @@ def _checked_dir(path: str) -> str:
 
 
 def problem(home: str, *folders: tuple[str, ...]) -> Optional[str]:
-    """Why the home, or one of `folders` under it, cannot be trusted, or None (missing ones are fine)."""
+    """Why the home, a folder above it, or one of `folders` under it cannot be trusted, or None
+    (missing ones are fine)."""
+    try:
+        _check_above(home)
+    except UnsafePath as exc:
+        return str(exc)
     for parts in ((), *folders):
         try:
-            folder(home, *parts)
+            _walk(home, parts, create=False)
         except FileNotFoundError:
             continue
         except OSError as exc:
@@ -169,11 +246,12 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view):]
 
 
-def write_atomic(path: str, data: bytes, durable: bool = True) -> None:
+def write_atomic(path: str, data: bytes, durable: bool = True, mode: int = 0o600) -> None:
     """Replace `path` so readers see the old or the new bytes, never a torn file.
 
     A symbolic link at `path` is refused rather than replaced: it was put there
     by someone, and silently turning it into a regular file loses their intent.
+    The file gets exactly `mode` (0644 for a file meant to be committed).
     """
     if os.path.islink(path):
         raise UnsafePath(f"{path} is a symbolic link; not replaced")
@@ -181,6 +259,8 @@ def write_atomic(path: str, data: bytes, durable: bool = True) -> None:
     tmp = os.path.join(folder, f".{name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
     fd = open_file(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
     try:
+        if mode != 0o600 and hasattr(os, "fchmod"):
+            os.fchmod(fd, mode)
         _write_all(fd, data)
         if durable:
             os.fsync(fd)

@@ -19,8 +19,10 @@ from .hooks.host import Host
 from .telemetry import Telemetry
 
 # As datasette's DEFAULT_PLUGINS: what every `testkube` has, whatever is installed.
+# No collector: this reference app is nobody's product, so it sends nowhere until
+# a collector with its credentials is configured (docs/settings.md); `status` says so.
 DEFAULT_PLUGINS = (
-    Telemetry(product="Testkube", segment_url="https://analytics.testkube.io"),
+    Telemetry(product="Testkube"),
 )
 TESTKUBE = Host(
     name="testkube",

@@ -66,6 +66,8 @@ def pytest_runtest_protocol(item: pytest.Item) -> Any:
 
 PLUGINS_SRC = Path(__file__).parent / "plugins"
 DEAD_URL = "http://127.0.0.1:9"  # discard port: connection refused at once
+WRITE_KEY = "test-write-key"
+GA_API_SECRET = "test-api-secret"
 
 
 def install_plugin(
@@ -95,7 +97,13 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("TESTKUBE_HOME", str(home))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))  # hosts without a declared home
     monkeypatch.setenv("TESTKUBE_TELEMETRY_SEGMENT_URL", DEAD_URL)
+    # A collector without its credentials is never contacted; GA4 is wanted only where a test sets its measurement id.
+    monkeypatch.setenv("TESTKUBE_TELEMETRY_SEGMENT_WRITE_KEY", WRITE_KEY)
+    monkeypatch.setenv("TESTKUBE_TELEMETRY_GA_API_SECRET", GA_API_SECRET)
     monkeypatch.setenv("TESTKUBE_TELEMETRY_DELIVERY", "inline")
+    # The user has read the notice (its own variable says so): nothing waits for it to be seen on a
+    # terminal. Tests of the notice and of what is held until then remove it.
+    monkeypatch.setenv("TESTKUBE_TELEMETRY_NOTICE_DISABLED", "1")
     work = tmp_path / "work"
     work.mkdir()
     monkeypatch.chdir(work)

@@ -21,16 +21,22 @@ if TYPE_CHECKING:
     from ..hooks.host import Host
 
 CONSENT_MODES = ("opt-out", "opt-in")
+CI_POLICIES = ("collect", "off")
 PLUGIN_NAME = "telemetry"
 
 
 class Telemetry(Value):
-    """What a host that asks for telemetry declares: its product name, consent default and collectors.
+    """What a host that asks for telemetry declares: its product name, consent default, CI policy and collectors.
 
     `collectors` are the packaged defaults of the collectors' settings
-    (``segment_url="https://..."``, ``ga_measurement_id="G-..."``; see
+    (``segment_url="https://..."``, ``segment_write_key="..."``; see
     docs/settings.md), each of which the user can override in their config or
     environment.  With none, events stay on the machine.
+
+    `ci` is what happens in a CI job, where nobody reads a notice and every
+    job starts with a fresh home: "collect" (no notice, no install event, one
+    id shared by every job of a repository, as Astro does) or "off" (nothing
+    from CI, as Flutter does).
     """
 
     plugin_name = PLUGIN_NAME
@@ -38,23 +44,27 @@ class Telemetry(Value):
     plugin_distribution = "testkube-telemetry-plugin"
     plugin_version = __version__
 
-    __slots__ = ("product", "consent", "notice", "collectors")
+    __slots__ = ("product", "consent", "notice", "ci", "collectors")
 
     def __init__(
         self,
         product: Optional[str] = None,  # the name users know, for the notice; default: the host's name
         consent: str = "opt-out",  # or "opt-in": off until the user enables it
         notice: Optional[str] = None,  # the whole first-run notice, if the product wants its own words
+        ci: str = "collect",  # or "off": nothing is collected in CI
         **collectors: str,
     ) -> None:
         if consent not in CONSENT_MODES:
             raise ValueError(f"Telemetry.consent must be one of {CONSENT_MODES}, not {consent!r}")
+        if ci not in CI_POLICIES:
+            raise ValueError(f"Telemetry.ci must be one of {CI_POLICIES}, not {ci!r}")
         for key, value in collectors.items():
             if not isinstance(value, str):
                 raise TypeError(f"Telemetry({key}=...) must be a string")
         self.product = product
         self.consent = consent
         self.notice = notice
+        self.ci = ci
         self.collectors: dict[str, str] = dict(collectors)
 
 

@@ -2,8 +2,11 @@
 
 A collector is one class and one registration line: it names its settings
 (each a `[telemetry]` key, a `<PREFIX>_TELEMETRY_<KEY>` variable and a
-`Telemetry(...)` default), says when the settings ask for it, checks its URL,
-and turns spooled messages into one request.  Everything else (when delivery
+`Telemetry(...)` default) and the credentials without which it is never
+contacted, says when the settings ask for it, checks its URL, and turns
+spooled messages into one request.  A URL is shown only through
+`masked_url`: user info and query values (a GA4 API secret) never reach a
+terminal or a log.  Everything else (when delivery
 starts, batching, acknowledgements, retries, `status` and `show`) asks this
 registry, so a collector added here is delivered to, shown and retried like
 the others.
@@ -38,6 +41,8 @@ class Collector:
     prefix: ClassVar[str] = ""  # its settings' common start, left out where `status` shows them
     settings: ClassVar[tuple[str, ...]] = ()  # its setting keys
     secrets: ClassVar[tuple[str, ...]] = ()  # those of its settings never shown
+    # Settings without which it is never contacted: a request without its key is pointless or misattributed.
+    credentials: ClassVar[tuple[str, ...]] = ()
     defaults: ClassVar[Mapping[str, str]] = {}  # this package's defaults, below the host's
     max_events: ClassVar[int] = SEGMENT_MAX_EVENTS
     max_bytes: ClassVar[int] = SEGMENT_MAX_BYTES
@@ -45,13 +50,35 @@ class Collector:
     def __init__(self, values: Mapping[str, str]) -> None:
         self.values = values
         self.url: Optional[str] = None  # what requests go to (may hold a secret: never shown)
-        self.problem: Optional[str] = None  # why it cannot be used
-        self.url, self.problem = self.endpoint()
+        self.problem: Optional[str] = self.unusable(values)  # why it cannot be used
+        if self.problem is None:
+            self.url, self.problem = self.endpoint()
 
     @classmethod
     def wanted(cls, values: Mapping[str, str]) -> bool:
         """Whether these settings ask for this collector (its first setting is set, by default)."""
         return bool(values.get(cls.settings[0]))
+
+    @classmethod
+    def label(cls, key: str) -> str:
+        """`segment_write_key` -> `write key`: a setting's name as `status` says it."""
+        return (key[len(cls.prefix):] if key.startswith(cls.prefix) else key).replace("_", " ")
+
+    @classmethod
+    def missing(cls, values: Mapping[str, str]) -> list[str]:
+        """Its credentials that are not set."""
+        return [key for key in cls.credentials if not values.get(key)]
+
+    @classmethod
+    def unusable(cls, values: Mapping[str, str]) -> Optional[str]:
+        """Why it must never be contacted with these settings, cheaply (no URL parsing), or None."""
+        for key in cls.settings:
+            if "\ufffd" in values.get(key, ""):
+                return f"its {cls.label(key)} is not UTF-8 text, so it is never contacted"
+        missing = cls.missing(values)
+        if missing:
+            return f"no {cls.label(missing[0])} is set, so it is never contacted"
+        return None
 
     def endpoint(self) -> tuple[Optional[str], Optional[str]]:
         """(the URL to send to, None) or (None, why it cannot be used)."""
@@ -73,7 +100,7 @@ class Collector:
         return {**shown, "url": self.shown_url(), "problem": self.problem}
 
     def shown_url(self) -> str:
-        return self.values.get(self.settings[0], "")
+        return masked_url(self.values.get(self.settings[0], ""))
 
 
 REGISTRY: dict[str, type[Collector]] = {}
@@ -97,12 +124,45 @@ def wanted(values: Mapping[str, str]) -> list[type[Collector]]:
     return [collector for collector in REGISTRY.values() if collector.wanted(values)]
 
 
+def usable(values: Mapping[str, str]) -> list[type[Collector]]:
+    """The wanted collectors that have their credentials: the ones delivery may contact."""
+    return [collector for collector in wanted(values) if collector.unusable(values) is None]
+
+
 def collectors_for(values: Mapping[str, str]) -> list[Collector]:
     """The collectors these settings send to, built (URLs checked)."""
     return [collector(values) for collector in wanted(values)]
 
 
 # -- URLs ------------------------------------------------------------------------------------------
+MAX_SHOWN_URL = 120
+
+
+def masked_url(url: str) -> str:
+    """`url` as it may be printed: user info and every query value replaced by `***`.
+
+    Done on the text, not on a parse, so that a URL no parser accepts (a
+    backslash before an `@`, a password holding a `/`) is masked too: whatever
+    precedes the last `@` before the query is user info.
+    """
+    head, question, query = url.partition("?")
+    head, hash_mark, fragment = head.partition("#")
+    if not question:
+        query = ""
+    if "@" in head:
+        before, _, after = head.rpartition("@")
+        scheme, sep, _ = before.partition("://")
+        head = f"{scheme}://***@{after}" if sep else f"***@{after}"
+    shown = head
+    if question:
+        query, hash_mark2, fragment2 = query.partition("#")
+        hash_mark, fragment = hash_mark or hash_mark2, fragment or fragment2
+        shown += "?" + "&".join(f"{part.split('=', 1)[0]}=***" if "=" in part else "***"
+                                for part in query.split("&") if part)
+    if hash_mark:
+        shown += "#***"
+    return shown if len(shown) <= MAX_SHOWN_URL else shown[:MAX_SHOWN_URL - 3] + "..."
+
 
 def _is_loopback(host: str) -> bool:
     import ipaddress
@@ -129,7 +189,7 @@ def checked_url(url: str) -> tuple[Optional[str], Optional[str]]:
     from urllib3.exceptions import LocationParseError
     from urllib3.util import parse_url
 
-    shown = url if len(url) <= 80 else url[:77] + "..."
+    shown = masked_url(url)
     if not url:
         return None, "no URL is set"
     if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 or ch in "\\@" for ch in url):
@@ -169,6 +229,7 @@ class Segment(Collector):
     prefix = "segment_"
     settings = ("segment_url", "segment_write_key")
     secrets = ("segment_write_key",)
+    credentials = ("segment_write_key",)
 
     def endpoint(self) -> tuple[Optional[str], Optional[str]]:
         base = self.values.get("segment_url", "").rstrip("/")
@@ -186,7 +247,7 @@ class Segment(Collector):
         return body, headers, list(messages)
 
     def shown_url(self) -> str:
-        return self.url or self.values.get("segment_url", "") + "/v1/batch"
+        return masked_url(self.url or self.values.get("segment_url", "").rstrip("/") + "/v1/batch")
 
 
 # -- Google Analytics 4 (Measurement Protocol) -----------------------------------------------------
@@ -274,6 +335,7 @@ class GA4(Collector):
     prefix = "ga_"
     settings = ("ga_measurement_id", "ga_api_secret", "ga_url")
     secrets = ("ga_api_secret",)
+    credentials = ("ga_api_secret",)
     defaults = {"ga_url": GA4_COLLECT_URL}
     max_events = GA4_MAX_EVENTS_PER_REQUEST
 
@@ -294,4 +356,4 @@ class GA4(Collector):
         return body, headers, [payload]
 
     def shown_url(self) -> str:
-        return self.values.get("ga_url", "")
+        return masked_url(self.values.get("ga_url", ""))

@@ -8,14 +8,21 @@ is for editing, and for reading on Pythons before 3.11.
 
 Edits keep comments, ordering, whitespace and keys tomlkit does not know, so
 the host CLI's own settings can share the file.  A file that cannot be read as
-a valid config is never rewritten: the user is told which file and line, and
-fixes it.  Edits run under a lock and are written atomically (never through a
-symbolic link), so twenty CLIs starting at once still agree on one id.
+a valid config is never rewritten by `edit_table`: the user is told which file
+and line, and fixes it.  Opting out is the exception (`write_choice`): it must
+work whatever the file holds, so it repairs the `[telemetry]` table alone and
+keeps the rest of the file as it was, or, where it cannot be sure of that,
+keeps a copy beside it.  Edits run under a lock and are written atomically
+(never through a symbolic link), so twenty CLIs starting at once still agree
+on one id.
 
 The anonymous id is HMAC-SHA256 of the machine's id keyed with a random
 per-install salt kept in the user config, so two installs on one machine
 differ, the id survives reinstalls of the package, and nobody holding the
 machine id can recompute it.  The same salt keys the hash of a cluster's id.
+In CI there is no install to key: every job of one repository shares an id
+derived from the CI's own variables (`ci_anonymous_id`), so a thousand jobs
+are one installation rather than a thousand.
 
 Nothing here is on a command's path: `settings.py` reads a summary of the
 user's config, and only a changed file is parsed again (with this module).
@@ -123,6 +130,20 @@ def read_config(path: str) -> ConfigFile:
     return parse_config(path, text)
 
 
+STRING_KEYS = ("anonymous_id", "salt", "consent", "delivery")
+
+
+def bad_value(key: str, value: Any) -> Optional[str]:
+    """Why `value` cannot be the `[telemetry]` table's `key`, or None."""
+    if key == "enabled":
+        return None if isinstance(value, bool) else "must be true or false"
+    if key in (*STRING_KEYS, *collectors.setting_keys()) and not isinstance(value, str):
+        return "must be a string"
+    if key in CHOICES and value not in CHOICES[key]:
+        return "must be " + " or ".join(f'"{choice}"' for choice in CHOICES[key])
+    return None
+
+
 def parse_config(path: str, text: str) -> ConfigFile:
     try:
         document = parse_toml(text)
@@ -139,7 +160,7 @@ def parse_config(path: str, text: str) -> ConfigFile:
     if "enabled" in table and not isinstance(table["enabled"], bool):
         return ConfigFile(path, True, table, f"{at('enabled')}: `enabled` must be true or false, "
                                              f"not {str(table['enabled'])[:40]!r}")
-    for key in ("anonymous_id", "salt", "consent", "delivery", *collectors.setting_keys()):
+    for key in (*STRING_KEYS, *collectors.setting_keys()):
         if key in table and not isinstance(table[key], str):
             return ConfigFile(path, True, table, f"{at(key)}: `{key}` must be a string")
     for key, choices in CHOICES.items():
@@ -216,6 +237,159 @@ def edit_table(
         raise ConfigError(f"{path}: cannot be written ({exc.strerror or exc})") from None
 
 
+# -- writing a choice whatever the file holds (opting out always works) ----------------------------
+MAX_REPAIR_BYTES = 16 * 1024 * 1024
+_SECRET_VALUE = re.compile(r"""(["']?(?:anonymous_id|salt)["']?\s*=\s*)(["'])[^"'\n]*\2""")
+_TOP_LEVEL_TABLE_KEY = re.compile(rf"^\s*[\"']?{TABLE}[\"']?\s*[=.]")
+
+
+def write_choice(path: str, values: dict[str, Any], lock_path: Optional[str], header: str = "",
+                 private: bool = True, mode: int = 0o600) -> list[str]:
+    """Make `path`'s `[telemetry]` table hold `values` (None removes a key) whatever the file holds now.
+
+    Returns what the user should be told (what was repaired, where a copy
+    went).  A valid file is edited as `edit_table` does.  Valid TOML with a
+    broken `[telemetry]` table (wrong types, not a table) has that table
+    repaired and the rest kept byte for byte.  Text that is not TOML (or not
+    UTF-8) has its `[telemetry]` lines replaced by a new table, the rest kept
+    as it was, and a copy of the original beside it (`<name>.bak`, without the
+    id and salt), since that surgery is done on text.  Something that is not
+    a readable file of ours (a folder, a link, a FIFO, too large) is moved
+    aside, and a new file written.  Raises ConfigError only when nothing can be
+    written (a read-only disk, an untrusted folder, a held lock).
+    """
+    try:
+        if private:
+            _fs.private_dir(os.path.dirname(path) or ".")
+        if lock_path is None:
+            return _write_choice(path, values, header, mode)
+        _fs.private_dir(os.path.dirname(lock_path))
+        with _fs.locked(lock_path):
+            return _write_choice(path, values, header, mode)
+    except TimeoutError:
+        raise ConfigError(f"{path}: another process is editing it") from None
+    except _fs.UnsafePath as exc:
+        raise ConfigError(str(exc)) from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be written ({exc.strerror or exc})") from None
+
+
+def _write_choice(path: str, values: dict[str, Any], header: str, mode: int) -> list[str]:
+    notes: list[str] = []
+    try:
+        raw: Optional[bytes] = _fs.read_bytes(path, MAX_REPAIR_BYTES)
+    except FileNotFoundError:
+        raw = None
+    except OSError as exc:  # a folder, a link, a FIFO, another user's, unreadable, too large: not ours to edit
+        problem = str(exc) if isinstance(exc, _fs.UnsafePath) else f"{path}: cannot be read ({exc.strerror or exc})"
+        aside = _free_name(path)
+        os.rename(path, aside)  # renames a link or a folder itself, never what it leads to
+        notes.append(f"{problem}; it was moved to {aside}, and a new {os.path.basename(path)} written")
+        raw = None
+    utf8 = True
+    if raw is None:
+        text = header
+    else:
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:  # kept as it is where it is not ours to change
+            text, utf8 = raw.decode("utf-8", "surrogateescape"), False
+    edited = _edited_document(path, text, values, notes) if utf8 and _is_toml(text) else None
+    if edited is None:  # not TOML: replace the table's lines, keep the rest, and a copy of the original
+        edited = _edited_text(text, values)
+        backup = _backup(path, text)
+        notes.append(f"{path} was {'not valid TOML' if utf8 else 'not UTF-8 text'}: its [{TABLE}] table was "
+                     f"rewritten and the rest kept as it was; a copy of the original (without the anonymous id "
+                     f"and salt) is in {backup}")
+        if not utf8 or not _is_toml(edited):
+            notes.append(f"the rest of {path} is still not {'valid TOML' if utf8 else 'UTF-8 text'}: telemetry "
+                         f"stays off until it is fixed, and off after that")
+    data = edited.encode("utf-8", "surrogateescape")
+    _fs.write_atomic(path, data if data.endswith(b"\n") else data + b"\n", mode=mode)
+    return notes
+
+
+def _is_toml(text: str) -> bool:
+    import tomlkit
+
+    try:
+        parse_toml(text)
+        tomlkit.parse(text)
+    except Exception:  # either parser's error, RecursionError, a surrogate it cannot take
+        return False
+    return True
+
+
+def _edited_document(path: str, text: str, values: dict[str, Any], notes: list[str]) -> Optional[str]:
+    """The file with its `[telemetry]` table repaired and set, or None if tomlkit cannot do it cleanly."""
+    import tomlkit
+
+    document = tomlkit.parse(text)
+    repaired: list[str] = []
+    table = document.get(TABLE)
+    if table is not None and not isinstance(table, dict):
+        del document[TABLE]
+        repaired.append(f"{path}: `{TABLE}` was not a table; it was replaced by one")
+        table = None
+    if table is None:
+        table = tomlkit.table()
+        document.add(TABLE, table)
+    for key, value in list(table.items()):
+        problem = bad_value(str(key), value.unwrap() if hasattr(value, "unwrap") else value)
+        if problem is not None and values.get(str(key)) is None:
+            table.pop(key, None)
+            repaired.append(f"{path}: removed `{key}`, which {problem}")
+    for key, value in values.items():
+        if value is None:
+            table.pop(key, None)
+        else:
+            table[key] = value
+    output = tomlkit.dumps(document)
+    checked = parse_config(path, output) if _is_toml(output) else None
+    if checked is None or checked.problem is not None or any(
+            (key in checked.table) if value is None else checked.table.get(key) != value
+            for key, value in values.items()):
+        return None
+    notes.extend(repaired)
+    return output
+
+
+def _edited_text(text: str, values: dict[str, Any]) -> str:
+    """`text` without the lines of its `[telemetry]` table (and `telemetry.x = ...` keys), and a new table."""
+    import tomlkit
+
+    kept = []
+    in_table, at_top = False, True
+    for line in text.splitlines(keepends=True):
+        header = _HEADER.match(line)
+        if header:
+            name = _QUOTES.sub("", header.group(1))
+            in_table, at_top = name == TABLE or name.startswith(TABLE + "."), False
+            if in_table:
+                continue
+        elif in_table or (at_top and _TOP_LEVEL_TABLE_KEY.match(line)):
+            continue
+        kept.append(line)
+    body = "".join(kept).rstrip("\n")
+    table = tomlkit.dumps({TABLE: {key: value for key, value in values.items() if value is not None}})
+    return (body + "\n\n" if body else "") + table
+
+
+def _free_name(path: str) -> str:
+    for number in range(1, 100):
+        candidate = f"{path}.bak" if number == 1 else f"{path}.bak{number}"
+        if not os.path.lexists(candidate):
+            return candidate
+    raise _fs.UnsafePath(f"{path}: too many backups beside it ({path}.bak...); remove some")
+
+
+def _backup(path: str, text: str) -> str:
+    """A copy of `text` beside `path`, with the anonymous id and salt blanked: opting out keeps neither."""
+    backup = _free_name(path)
+    _fs.write_atomic(backup, _SECRET_VALUE.sub(r"\1\2(removed)\2", text).encode("utf-8", "surrogateescape"))
+    return backup
+
+
 # -- the anonymous id -----------------------------------------------------------------------
 MACHINE_ID_FILES: tuple[str, ...] = ("/etc/machine-id", "/var/lib/dbus/machine-id")
 
@@ -257,6 +431,17 @@ def keyed_hash(salt: str, purpose: str, value: str) -> str:
     import hmac
 
     return hmac.new(salt.encode(), f"{purpose}\0{value}".encode(), hashlib.sha256).hexdigest()
+
+
+def ci_anonymous_id(host: Host, provider: str, repository: str) -> str:
+    """The id every job of one repository on one CI system shares (64 hex characters, like any other id).
+
+    Keyed with the host's name, so two CLIs in one pipeline are not linked.
+    The key is public, so whoever guesses a repository's name can compute its
+    id: docs/privacy.md says so.  Where the CI names no repository, every job
+    of that CI system (for this host) shares one id.
+    """
+    return keyed_hash(f"{host.stem} ci", "ci", f"{provider}\0{repository}")
 
 
 def derive(salt: str, machine: Optional[str]) -> str:

@@ -78,6 +78,46 @@ def ci_provider(env: Optional[Mapping[str, str]] = None) -> Optional[str]:
     return None
 
 
+# What names one repository (or pipeline) to each CI system: every job of it
+# shares one anonymous id (see `ci_repository`).  The server's address comes
+# first where the CI can be self-hosted, so two servers' `team/app` differ.
+CI_REPOSITORY_VARIABLES: dict[str, tuple[str, ...]] = {
+    "github-actions": ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY"),
+    "gitlab": ("CI_SERVER_HOST", "CI_PROJECT_PATH"),
+    "circleci": ("CIRCLE_PROJECT_USERNAME", "CIRCLE_PROJECT_REPONAME"),
+    "travis": ("TRAVIS_REPO_SLUG",),
+    "jenkins": ("JENKINS_URL", "GIT_URL", "JOB_NAME"),
+    "buildkite": ("BUILDKITE_ORGANIZATION_SLUG", "BUILDKITE_PIPELINE_SLUG"),
+    "azure-pipelines": ("SYSTEM_COLLECTIONURI", "BUILD_REPOSITORY_URI"),
+    "teamcity": ("TEAMCITY_PROJECT_NAME",),
+    "bitbucket": ("BITBUCKET_REPO_FULL_NAME",),
+    "aws-codebuild": ("CODEBUILD_SOURCE_REPO_URL",),
+    "drone": ("DRONE_REPO",),
+    "appveyor": ("APPVEYOR_REPO_NAME",),
+    "semaphore": ("SEMAPHORE_GIT_REPO_SLUG",),
+    "harness": ("HARNESS_ORG_ID", "HARNESS_PROJECT_ID"),
+}
+
+
+def _repository_part(value: str) -> str:
+    """`https://user:token@GitHub.com/Team/App.git/` -> `github.com/team/app`: the same repository
+    however a job spells it, and never a credential."""
+    text = value.strip().lower()
+    if "://" in text:
+        text = text.split("://", 1)[1]
+    authority, slash, rest = text.partition("/")
+    text = authority.rsplit("@", 1)[-1] + slash + rest
+    text = text.rstrip("/")
+    return text[:-4] if text.endswith(".git") else text
+
+
+def ci_repository(provider: str, env: Optional[Mapping[str, str]] = None) -> str:
+    """What identifies the repository this CI job builds ("" where the CI names none)."""
+    env = os.environ if env is None else env
+    parts = [_repository_part(env.get(name, "")) for name in CI_REPOSITORY_VARIABLES.get(provider, ())]
+    return "\n".join(part for part in parts if part)
+
+
 def platform_facts() -> dict[str, str]:
     """os, arch and Python version: nothing that tells one machine from another."""
     if hasattr(os, "uname"):

@@ -7,6 +7,11 @@ is sent only as a hash keyed with the same salt: two installs never agree on
 it, so it counts unique active clusters of one install and matches nothing
 else.  Every opt-out layer silences it, and it uses the same spool and
 back-off as every other event.
+
+It is the operator's choice, made when installing the server: unlike a
+command's events it does not wait for the notice to be seen on a terminal
+(nobody reads a server's stderr).  Turn it off as any telemetry: the opt-out
+variables, `disable telemetry` in its home, or not running it.
 """
 
 from __future__ import annotations
@@ -27,7 +32,10 @@ from .spool import Spool
 def heartbeat_message(settings: Settings, cluster_id: Optional[str]) -> tuple[dict[str, Any], dict[str, Any], str]:
     """(record, message, anonymous id) for one server heartbeat; creates the id if needed."""
     host, paths = settings.host, settings.paths
-    anonymous_id, salt, _ = ensure_anonymous_id(paths.config, paths.config_lock, new_file_header(host))
+    if settings.ci is not None:  # one id per repository, derived: nothing is created in a job's home
+        anonymous_id = salt = settings.anonymous_id or ""
+    else:
+        anonymous_id, salt, _ = ensure_anonymous_id(paths.config, paths.config_lock, new_file_header(host))
     given: dict[str, Any] = {"source": "server"}
     if cluster_id:
         given["cluster_id"] = cluster_id
@@ -51,5 +59,5 @@ def send_heartbeat(host: Host, cluster_id: Optional[str] = None, deadline_s: flo
         return message
     spool = Spool(settings.paths)
     state_module.add_count(settings.paths, "dropped_spool", spool.append(record))
-    deliver_inline(host, deadline_s, wait_for_lock_s=min(2.0, deadline_s))
+    deliver_inline(host, deadline_s, wait_for_lock_s=min(2.0, deadline_s), informed=True)
     return message

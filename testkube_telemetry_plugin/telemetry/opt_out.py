@@ -43,7 +43,7 @@ def send_opt_out(before: Settings, scope: str, purge: bool) -> Optional[str]:
     try:
         if purge:
             spool.purge()
-        if before.enabled and before.anonymous_id is not None:
+        if before.may_send and before.anonymous_id is not None:  # nothing ever left: nothing to say goodbye to
             host = before.host
             event = catalogue.build(host, catalogue.OPT_OUT, base_properties(host), {"scope": scope})
             record = new_record(host, [event], anonymous_id=before.anonymous_id)

@@ -5,7 +5,7 @@ or declared by a host: ``Host("mycli", plugins=[Telemetry(...)])``.  Everything
 it shows or writes is named after the host it runs in.
 
 pluggy inspects every name a plugin module holds when it registers it, at a
-cost per name, on every command: so this module holds the two hooks and
+cost per name, on every command: so this module holds the three hooks and
 nothing else, and imports what they need inside them.
 """
 
@@ -26,6 +26,19 @@ def testkube_register_commands(cli: click.Group) -> None:
     from .commands import register
 
     register(cli)  # groups only: their commands are built when one is used
+
+
+@hookimpl
+def testkube_pre_command(invocation: Invocation) -> None:
+    import os
+
+    from . import disabling_env
+
+    if disabling_env(invocation.host, os.environ) is not None:
+        return  # switched off for this process: nothing is imported, no file is read
+    from .record import announce
+
+    announce(invocation)  # the first-run notice comes before the command's output
 
 
 @hookimpl

@@ -7,11 +7,17 @@ day's heartbeat when due, writes one record, and makes sure a flusher will
 deliver it.  The network is never touched here, except with `delivery =
 inline`, and then within a hard deadline.
 
-It also shows what a user must see once: the first-run notice (on stderr, so
-piped output stays clean) and, for opt-in hosts, the one-time question (only
-to a person at a terminal outside CI, with "no" as the default).  In debug
-mode it prints the very events it would spool, built by the same code, and
-writes nothing.
+It also shows what a user must see: the first-run notice and, for opt-in
+hosts, the one-time question (only to a person at a terminal outside CI, with
+"no" as the default).  The notice goes to stderr (piped output stays clean)
+before the command's output: the pre-command hook shows it (`announce`), and
+the post-command hook only when no command ran (a usage error).  It counts as
+seen only on a terminal: until then it is shown on every run, and nothing
+leaves the machine (`Settings.may_send`); events are kept and go with the
+first delivery after it.  In CI nobody reads it: the host's CI policy covers
+CI runs, which share one id per repository and send no install event.  In
+debug mode it prints the very events it would spool, built by the same code,
+and writes nothing.
 
 The error's text is the one free text that leaves, so it is built from what
 the host knows: a usage error becomes a fixed sentence made from Click's
@@ -27,11 +33,13 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional
 
 import click
 
+from .. import _fs
+from ..hooks.host import env_flag
 from . import catalogue, declared, hint, product
 from . import state as state_module
 from .catalogue import HEARTBEAT_COUNTS, Keyed
 from .events import base_properties, ci_provider, new_record, segment_message
-from .settings import Settings, load
+from .settings import INFORMED_MARKER, Paths, Settings, load
 from .spool import Spool
 
 if TYPE_CHECKING:
@@ -43,9 +51,66 @@ OWN_GROUP = "telemetry"
 DEBUG_LABEL = "[telemetry]"
 
 
+_announced_for: Optional[Invocation] = None  # the run whose pre-command hook saw to the notice
+
+
 def is_own_command(path: tuple[str, ...]) -> bool:
     """The plugin's own commands are not usage of the host CLI."""
     return bool(path) and (path[0] == OWN_GROUP or path[1:2] == (OWN_GROUP,))
+
+
+def announce(invocation: Invocation) -> None:
+    """The pre-command hook: the notice, when due, before the command prints anything. Never raises."""
+    global _announced_for
+    _announced_for = invocation
+    try:
+        if is_own_command(invocation.subcommand) or _surely_informed(invocation.host):
+            return
+        notify_if_due(load(invocation.host, os.environ, full=False))
+    except Exception as exc:
+        invocation.report(f"telemetry: notice not shown: {type(exc).__name__}: {exc}")
+
+
+def _surely_informed(host: Host) -> bool:
+    """What makes the notice needless, checked without reading any setting (every command asks)."""
+    env = os.environ
+    if ci_provider(env) is not None:
+        return True
+    if any(env_flag(env.get(host.env(name))) is True for name in ("TELEMETRY_NOTICE_DISABLED", "TELEMETRY_DEBUG")):
+        return True
+    return os.path.lexists(os.path.join(host.home_dir(), "telemetry", INFORMED_MARKER))
+
+
+def notify_if_due(settings: Settings) -> None:
+    """Show the notice if telemetry is on and nobody has been told; it counts once seen on a terminal."""
+    if not settings.enabled or settings.debug:
+        return
+    informed_by = settings.informed_by
+    if informed_by == "config":
+        mark_informed(settings.paths)  # the next commands learn it from the marker, without reading settings
+    if informed_by is not None:
+        return
+    show_notice(settings.host)
+    if stderr_is_terminal():
+        mark_informed(settings.paths)
+
+
+def mark_informed(paths: Paths) -> None:
+    """Remember that the user has been told (the notice on a terminal, `enable`); never raises."""
+    try:
+        folder = paths.folder("telemetry")
+        _fs.write_atomic(os.path.join(folder, INFORMED_MARKER), b"informed\n", durable=False)
+    except OSError:
+        pass  # told again next time: nothing is sent meanwhile
+
+
+def stderr_is_terminal() -> bool:
+    import sys
+
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 def record_command(invocation: Invocation, outcome: Outcome) -> None:
@@ -59,6 +124,8 @@ def record_command(invocation: Invocation, outcome: Outcome) -> None:
             if settings.decision.source == "default" and settings.consent == "opt-in":
                 _maybe_ask_consent(host, settings)
             return
+        if _announced_for is not invocation:  # no pre-command hook ran (a usage error, --help)
+            notify_if_due(settings)
         rule = catalogue.rule_for(invocation.subcommand)
         keyed = catalogue.needs_key(rule, invocation.facts)
         record(settings, lambda base, key: command_events(invocation, outcome, rule, base, key), keyed)
@@ -111,7 +178,13 @@ def _maybe_ask_consent(host: Host, settings: Settings) -> None:
 
 
 def _identity(settings: Settings, need_salt: bool) -> tuple[Optional[str], Optional[str], bool]:
-    """(id, salt, created now); the config is read only when the id is missing or a key is needed."""
+    """(id, salt, created now); the config is read only when the id is missing or a key is needed.
+
+    In CI nothing is created (no id, no install event): every job of the
+    repository shares the id derived from the CI's variables.
+    """
+    if settings.ci is not None:
+        return None, settings.salt if need_salt else None, False
     if settings.has_id and not need_salt:
         return None, None, False
     from .config import ensure_anonymous_id, new_file_header
@@ -173,13 +246,10 @@ def _spool_with_heartbeat(settings: Settings, spool: Spool, base: Mapping[str, A
     what the cap dropped, or -1 when another process sent the heartbeat first.
     """
     host, paths = settings.host, settings.paths
-    first_run = state_module.heartbeat_day(paths) is None
     with state_module.updating(paths) as edit:
         current = edit.state
         if current.heartbeat_day == today:
             return -1
-        if first_run:
-            show_notice(host)
         reported = {key: current.counters.get(key, 0) for key in HEARTBEAT_COUNTS.values()}
         dropped = spool.append(new_record(host, due_events(host, base, created, reported, command)))
         edit.state = state_module.without_counts(current, reported).replace(heartbeat_day=today)
@@ -230,7 +300,8 @@ def notice_text(host: Host) -> str:
         f"{product(host)} collects anonymous usage data (which commands run, how long they take,\n"
         "errors with personal data removed) to improve the CLI. It never includes argument\n"
         f"values, paths, names or secrets; `{name} telemetry show` shows exactly what is sent.\n"
-        f"Opt out with `{hint(host)}` or DO_NOT_TRACK=1. This notice is shown once."
+        f"Opt out with `{hint(host)}` or DO_NOT_TRACK=1. Nothing is sent before this\n"
+        "notice has been shown on a terminal; there, it is shown once."
     )
 
 

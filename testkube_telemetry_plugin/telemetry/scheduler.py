@@ -45,7 +45,8 @@ def release_delivery(fd: int) -> None:
 def host_to_env(host: Host) -> str:
     """The host, and its telemetry declaration, as the flusher process needs them."""
     own = declared(host)
-    telemetry = {"product": own.product, "consent": own.consent, "notice": own.notice, **own.collectors}
+    telemetry = {"product": own.product, "consent": own.consent, "notice": own.notice, "ci": own.ci,
+                 **own.collectors}
     return to_json({"name": host.display_name, "version": host.version, "plugin_group": host.plugin_group,
                     "env_prefix": host.env_prefix, "home": host.home, "telemetry": telemetry})
 
@@ -98,6 +99,8 @@ def start_flusher(host: Host, paths: Paths) -> bool:
 def after_spool(settings: Settings) -> None:
     """Make sure what was just spooled will be delivered; never raises."""
     try:
+        if not settings.may_send:
+            return  # kept until the user has been told (Settings.may_send); the first delivery after takes it
         if settings.delivery == "inline":
             deliver_inline(settings.host, settings.deadline_s)
         elif state_module.retry_at(settings.paths) <= time.time() and not flusher_running(settings.paths):
@@ -113,8 +116,12 @@ def deliver_inline(
     wait_for_lock_s: float = 0.0,
     respect_backoff: bool = True,
     ignore_disabled: bool = False,
+    informed: bool = False,
 ) -> bool:
-    """Deliver in this process, but never past `deadline_s`; False if another delivery held the lock."""
+    """Deliver in this process, but never past `deadline_s`; False if another delivery held the lock.
+
+    `informed`: the caller is itself the user's choice to send (a server's heartbeat), so the notice
+    is not waited for."""
     import threading
 
     started = time.monotonic()
@@ -128,7 +135,7 @@ def deliver_inline(
 
         try:
             settings = load(host)
-            if settings.enabled or ignore_disabled:
+            if settings.may_send or (informed and settings.enabled) or ignore_disabled:
                 deliver(settings, deadline, respect_backoff=respect_backoff)
         except Exception:
             pass  # still spooled; the next command tries again

@@ -1,11 +1,16 @@
 """Whether telemetry is on, why, and everything else the plugin is set to: the precedence table, resolved once.
 
 Strongest first: the opt-out variables, a home folder we cannot trust, the
-project file (which can only turn telemetry off), the user's config, the
-host's consent default.  Collector settings come from the environment, then
+host's CI policy, the project file (which can only turn telemetry off), the
+user's config, the host's consent default.  Collector settings come from the environment, then
 the user's config, then the host's declaration, then the collector's own
 default; never from the project file.  Every name (variables, files) comes
 from the host.
+
+On is not enough to send: `Settings.may_send` also needs the user to have
+been told (the notice seen on a terminal, an explicit `enable`, `enabled =
+true` in their config, the notice switched off by its variable, or a CI run).
+Until then events are kept on the machine.
 
 Every command, `status`, `flush` and the flusher call the one resolver,
 `load`.  A command reads the user's config through a small summary instead of
@@ -18,27 +23,40 @@ size and change times; a file edited in any way is parsed again.
 from __future__ import annotations
 
 import os
+import stat
 from typing import Any, Mapping, Optional
 
 from .. import _fs
 from .._values import Value
 from ..hooks.host import Host, env_flag
 from . import collectors, declared, disabling_env
+from .events import ci_provider, ci_repository
 
 DEFAULT_DEADLINE_S = 2.0
 SUMMARY_FILE = "config-summary"
+INFORMED_MARKER = "informed"  # in the telemetry folder: the user has been told (the notice on a terminal, `enable`)
 _SUMMARY_FORMAT = "summary-2"
 SET = "\x00set"  # what the summary keeps of a secret: that it is set (never a valid id, key or URL)
+
+
+def printable(text: str) -> str:
+    """`text` as it can be printed: bytes that were not UTF-8 (a variable's, a path's) shown as U+FFFD."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 class Paths(Value):
     """The host's home folder and what the plugin keeps in it."""
 
-    __slots__ = ("home", "project_file_name")
+    __slots__ = ("home", "project_file_name", "refusal")
 
-    def __init__(self, home: str, project_file_name: str) -> None:
+    def __init__(self, home: str, project_file_name: str, refusal: Optional[str] = None) -> None:
         self.home = home
         self.project_file_name = project_file_name  # `.testkube.toml` for the testkube host
+        self.refusal = refusal  # why this home is not used at all (a relative path, the user's home itself)
 
     @property
     def config(self) -> str:
@@ -61,22 +79,57 @@ class Paths(Value):
     def cache(self) -> str:
         return os.path.join(self.home, "cache")
 
+    @property
+    def informed_marker(self) -> str:
+        return os.path.join(self.telemetry, INFORMED_MARKER)
+
     def folder(self, *parts: str) -> str:
         """`<home>/<parts>`, made if missing, every folder from the home down trusted (else UnsafePath)."""
+        if self.refusal is not None:
+            raise _fs.UnsafePath(self.refusal)
         return _fs.folder(self.home, *parts, create=True)
 
     def existing(self, *parts: str) -> str:
         """`<home>/<parts>`, every folder from the home down trusted; FileNotFoundError if one is missing."""
+        if self.refusal is not None:
+            raise _fs.UnsafePath(self.refusal)
         return _fs.folder(self.home, *parts)
 
     def problem(self) -> Optional[str]:
         """Why the home, or a folder of ours in it, cannot be trusted, or None (missing ones are fine)."""
+        if self.refusal is not None:
+            return self.refusal
         return _fs.problem(self.home, ("telemetry", "spool"), ("cache",))
+
+    def informed(self) -> bool:
+        """Whether the user has been told (the marker is a file of ours; call only for a trusted home)."""
+        try:
+            st = os.lstat(self.informed_marker)
+        except OSError:
+            return False
+        return stat.S_ISREG(st.st_mode) and (not hasattr(os, "geteuid") or st.st_uid == os.geteuid())
+
+
+def home_refusal(host: Host, home: str) -> Optional[str]:
+    """Why the configured home is not used at all: a relative path (a new home, id and salt in every
+    working folder) or the user's home folder itself (the plugin's files strewn among theirs)."""
+    variable = host.env("HOME")
+    given = printable(os.environ.get(variable, "").strip())
+    where = f"{variable}={given}" if given else f"the home folder {printable(home)}"
+    if not os.path.isabs(home):
+        return (f"{where} is a relative path, which would make a new home in every working folder; "
+                f"set an absolute path (off until then)")
+    user_home = os.path.expanduser("~")
+    if os.path.isabs(user_home) and os.path.normpath(home) == os.path.normpath(user_home):
+        return (f"{where} is your home folder itself; set a folder of its own, "
+                f"such as ~/.{host.stem} (off until then)")
+    return None
 
 
 def paths_of(host: Host) -> Paths:
     """Where the telemetry plugin keeps this host's files."""
-    return Paths(host.home_dir(), f".{host.stem}.toml")
+    home = host.home_dir()
+    return Paths(home, f".{host.stem}.toml", home_refusal(host, home))
 
 
 class ConfigFile(Value):
@@ -99,25 +152,27 @@ class ConfigFile(Value):
 
 
 class Decision(Value):
-    """Whether telemetry is on, and which setting decided it."""
+    """Whether telemetry is on, which setting decided it, and whether it is off by a problem, not a choice."""
 
-    __slots__ = ("enabled", "source", "reason")
+    __slots__ = ("enabled", "source", "reason", "problem")
 
-    def __init__(self, enabled: bool, source: str, reason: str) -> None:
+    def __init__(self, enabled: bool, source: str, reason: str, problem: bool = False) -> None:
         self.enabled = enabled
-        self.source = source  # "env", "home", "project", "user", "default"
+        self.source = source  # "env", "home", "ci", "project", "user", "default"
         self.reason = reason
+        self.problem = problem  # off because something is broken (a file, a folder), not because someone chose it
 
 
 class Settings(Value):
     """Everything resolved for one host and environment."""
 
     __slots__ = ("host", "paths", "decision", "user", "project", "consent", "collectors", "delivery", "deadline_s",
-                 "debug", "warnings", "home_issue")
+                 "debug", "warnings", "home_issue", "ci", "ci_repository", "notice_disabled")
 
     def __init__(self, host: Host, paths: Paths, decision: Decision, user: ConfigFile, project: Optional[ConfigFile],
                  consent: str, collectors: Mapping[str, str], delivery: str, deadline_s: float, debug: bool,
-                 warnings: tuple[str, ...], home_issue: Optional[str]) -> None:
+                 warnings: tuple[str, ...], home_issue: Optional[str], ci: Optional[str] = None,
+                 ci_repository: str = "", notice_disabled: bool = False) -> None:
         self.host = host
         self.paths = paths
         self.decision = decision
@@ -130,30 +185,71 @@ class Settings(Value):
         self.debug = debug
         self.warnings = warnings
         self.home_issue = home_issue  # set: no file under the home may be read, written or deleted
+        self.ci = ci  # the CI system this runs in, or None
+        self.ci_repository = ci_repository  # what names the repository a CI job builds ("" if the CI names none)
+        self.notice_disabled = notice_disabled  # `<PREFIX>_TELEMETRY_NOTICE_DISABLED`: the notice is not wanted
 
     @property
     def enabled(self) -> bool:
         return self.decision.enabled
 
     @property
+    def informed_by(self) -> Optional[str]:
+        """How the user came to know, or None while nothing may leave the machine.
+
+        "ci" (nobody reads a notice in a CI job: the host's CI policy covers it),
+        "notice_disabled" (whoever set that variable has read about it),
+        "config" (`enabled = true`, written by `enable` or by the user), or
+        "notice" (shown on a terminal, or `enable` was run: the marker file).
+        """
+        if self.ci is not None:
+            return "ci"
+        if self.notice_disabled:
+            return "notice_disabled"
+        if self.user.table.get("enabled") is True:
+            return "config"
+        if self.home_issue is None and self.paths.informed():
+            return "notice"
+        return None
+
+    @property
+    def may_send(self) -> bool:
+        """Whether anything may leave the machine now: on, and the user has been told.
+
+        Every place that decides to deliver asks this; until it holds, events
+        stay spooled and go with the first delivery after it.  A server's
+        heartbeat is the one exception (`telemetry heartbeat`, `send_heartbeat`).
+        """
+        return self.enabled and self.informed_by is not None
+
+    @property
     def has_id(self) -> bool:
+        if self.ci is not None:
+            return True  # shared by every job of the repository, derived, never stored
         value = self.user.table.get("anonymous_id")
         return value == SET or is_anonymous_id(value)
 
     @property
     def anonymous_id(self) -> Optional[str]:
+        if self.ci is not None:
+            from .config import ci_anonymous_id
+
+            return ci_anonymous_id(self.host, self.ci, self.ci_repository)
         value = self.user.table.get("anonymous_id")
         return value if is_anonymous_id(value) else None
 
     @property
     def salt(self) -> Optional[str]:
+        """The install's key for hashing a cluster's id (in CI, the shared id: one key for every job)."""
+        if self.ci is not None:
+            return self.anonymous_id
         value = self.user.table.get("salt")
         return value if isinstance(value, str) and value and value != SET else None
 
     @property
     def has_collector(self) -> bool:
-        """Whether any collector is wanted: without one, events stay on this machine."""
-        return bool(collectors.wanted(self.collectors))
+        """Whether any collector may be sent to (wanted, with its credentials): without one, events stay here."""
+        return bool(collectors.usable(self.collectors))
 
 
 def find_project_file(name: str, start: Optional[str] = None) -> Optional[str]:
@@ -178,26 +274,31 @@ def decide(
     home_issue: Optional[str],
     project: Optional[ConfigFile],
     user: ConfigFile,
+    ci: Optional[str] = None,
 ) -> tuple[Decision, list[str]]:
     """The precedence table of docs/settings.md, in code; also returns warnings."""
     warnings: list[str] = []
     name = disabling_env(host, env)
     if name is not None:
         if env_flag(env[name]) is None:
-            warnings.append(f"{name}={env[name]!r} is not a yes/no value; taken as set (off)")
-        return Decision(False, "env", f"{name}={env[name]} is set"), warnings
+            warnings.append(f"{name}={printable(env[name])!r} is not a yes/no value; taken as set (off)")
+        return Decision(False, "env", f"{name}={printable(env[name])} is set"), warnings
     if home_issue is not None:
-        return Decision(False, "home", f"{home_issue} (off until fixed)"), warnings
+        reason = home_issue if home_issue.endswith("(off until then)") else f"{home_issue} (off until fixed)"
+        return Decision(False, "home", reason, problem=True), warnings
+    if ci is not None and declared(host).ci == "off":
+        reason = f"this is a CI run ({ci}), and {host.display_name} collects nothing in CI"
+        return Decision(False, "ci", reason), warnings
     if project is not None:
         if project.problem:
-            return Decision(False, "project", f"{project.problem} (off until fixed)"), warnings
+            return Decision(False, "project", f"{project.problem} (off until fixed)", problem=True), warnings
         ignored = sorted(key for key, value in project.table.items() if not (key == "enabled" and value is False))
         if ignored:
             warnings.append(f"{project.path}: ignored {', '.join(ignored)}; a project file can only turn telemetry off")
         if project.table.get("enabled") is False:
             return Decision(False, "project", f"project file {project.path} turns it off"), warnings
     if user.problem:
-        return Decision(False, "user", f"{user.problem} (off until fixed)"), warnings
+        return Decision(False, "user", f"{user.problem} (off until fixed)", problem=True), warnings
     enabled = user.table.get("enabled")
     if isinstance(enabled, bool):
         return Decision(enabled, "user", f"user config {user.path} turns it {'on' if enabled else 'off'}"), warnings
@@ -217,7 +318,7 @@ def delivery_of(host: Host, env: Mapping[str, str], user: ConfigFile, warnings: 
     variable = host.env("TELEMETRY_DELIVERY")
     delivery = env.get(variable, "").strip().lower() or str(user.table.get("delivery") or "background")
     if delivery not in ("background", "inline"):
-        warnings.append(f"{variable}={delivery!r} is not background or inline; using background")
+        warnings.append(f"{variable}={printable(delivery)!r} is not background or inline; using background")
         delivery = "background"
     return delivery
 
@@ -233,17 +334,29 @@ def deadline_of(host: Host, env: Mapping[str, str], warnings: list[str]) -> floa
             return deadline
     except ValueError:
         pass
-    warnings.append(f"{variable}={raw!r} is not 0-30 seconds; using {DEFAULT_DEADLINE_S:g}")
+    warnings.append(f"{variable}={printable(raw)!r} is not 0-30 seconds; using {DEFAULT_DEADLINE_S:g}")
     return DEFAULT_DEADLINE_S
 
 
-def collector_values(host: Host, env: Mapping[str, str], user: ConfigFile) -> dict[str, str]:
-    """Each collector setting: environment, else user config, else the host's declaration, else the collector's."""
+def collector_values(host: Host, env: Mapping[str, str], user: ConfigFile,
+                     warnings: Optional[list[str]] = None) -> dict[str, str]:
+    """Each collector setting: environment, else user config, else the host's declaration, else the collector's.
+
+    A variable holding bytes that are not UTF-8 keeps them as U+FFFD: its
+    collector then has a problem and is never contacted (rather than falling
+    back to a default the user meant to replace).
+    """
     host_defaults = declared(host).collectors
     found = {}
     for collector in collectors.REGISTRY.values():
         for key in collector.settings:
-            value = env.get(host.env("TELEMETRY_" + key.upper()), "").strip()
+            variable = host.env("TELEMETRY_" + key.upper())
+            value = env.get(variable, "").strip()
+            shown = printable(value)
+            if shown != value:
+                value = shown
+                if warnings is not None:
+                    warnings.append(f"{variable} is not UTF-8 text; {collector.name} is not used until it is")
             if not value:
                 configured = user.table.get(key)
                 value = configured.strip() if isinstance(configured, str) else ""
@@ -278,7 +391,8 @@ def load(host: Host, env: Optional[Mapping[str, str]] = None, cwd: Optional[str]
         from .config import read_config
 
         project = read_config(project_path)
-    decision, warnings = decide(host, env, home_issue, project, user)
+    provider = ci_provider(env)
+    decision, warnings = decide(host, env, home_issue, project, user, provider)
     return Settings(
         host=host,
         paths=paths,
@@ -286,12 +400,15 @@ def load(host: Host, env: Optional[Mapping[str, str]] = None, cwd: Optional[str]
         user=user,
         project=project,
         consent=consent_of(host, user),
-        collectors=collector_values(host, env, user),
+        collectors=collector_values(host, env, user, warnings),
         delivery=delivery_of(host, env, user, warnings),
         deadline_s=deadline_of(host, env, warnings),
         debug=env_flag(env.get(host.env("TELEMETRY_DEBUG"))) is True,
         warnings=tuple(warnings),
         home_issue=home_issue,
+        ci=provider,
+        ci_repository=ci_repository(provider, env) if provider is not None else "",
+        notice_disabled=env_flag(env.get(host.env("TELEMETRY_NOTICE_DISABLED"))) is True,
     )
 
 

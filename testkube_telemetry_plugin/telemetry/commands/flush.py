@@ -41,6 +41,11 @@ def flush_now(settings: Settings, timeout_s: float) -> int:
     if total == 0:
         click.echo("Nothing to send.")
         return 0
+    if not settings.may_send and not _inform_now(settings):
+        click.echo(f"{total} pending event{'s' if total != 1 else ''} wait until the notice has been shown on a "
+                   f"terminal (run `{settings.host.display_name} telemetry flush` there, or `"
+                   f"{settings.host.display_name} enable telemetry`); nothing was sent.", err=True)
+        return 1
     started = time.monotonic()
     deadline = started + timeout_s
     try:
@@ -91,6 +96,17 @@ def flush_now(settings: Settings, timeout_s: float) -> int:
         for error in dict.fromkeys(result.errors):
             click.echo(f"  {error}", err=True)
     return 0 if outcome[0].complete else 1
+
+
+def _inform_now(settings: Settings) -> bool:
+    """On a terminal, `flush` shows the notice itself before anything leaves: then it counts as seen."""
+    from ..record import mark_informed, show_notice, stderr_is_terminal
+
+    if not stderr_is_terminal():
+        return False
+    show_notice(settings.host)
+    mark_informed(settings.paths)
+    return settings.may_send
 
 
 class _Progress:

@@ -2,7 +2,10 @@
 
 Both are built as one dict first (`--json` prints it as is), and the human
 form is made from the same dict, so the two never disagree.  Secrets (write
-key, API secret) are never printed, only whether they are set.
+key, API secret) are never printed, only whether they are set; URLs are shown
+with their user info and query values masked.  `status` also says whether
+anything may leave yet (the notice not yet seen on a terminal holds it), and
+what a collector lacks when it is never contacted.
 """
 
 from __future__ import annotations
@@ -13,12 +16,20 @@ from typing import Any, Callable, Optional
 
 import click
 
+from .. import collectors as registry
 from .. import hint
 from .. import state as state_module
 from ..collectors import collectors_for
 from ..events import BadRecord, segment_message
-from ..settings import Settings
+from ..settings import Settings, printable
 from ..spool import Spool
+
+INFORMED = {
+    "ci": "a CI run: collected without a notice, under one id shared by every job of the repository",
+    "notice_disabled": "the notice is switched off by its variable, so you know of it",
+    "config": "`enabled = true` in your config",
+    "notice": "you have seen the notice on a terminal",
+}
 
 
 def _when(epoch: float) -> Optional[str]:
@@ -35,6 +46,8 @@ def collectors(settings: Settings, spool: Spool) -> dict[str, dict[str, Any]]:
         retry_at = current.retry_at(collector.name, now)
         found[collector.name] = {
             **collector.describe(),
+            "missing": [settings.host.env("TELEMETRY_" + key.upper())
+                        for key in collector.missing(settings.collectors)],
             "pending_events": sum(entry.events for entry in spool.pending_for(collector.name)) if trusted else 0,
             "failures": status.failures,
             "last_error": status.last_error or None,
@@ -50,10 +63,15 @@ def status_data(settings: Settings) -> dict[str, Any]:
     spool = Spool(settings.paths)
     trusted = settings.home_issue is None
     counters = state_module.load(settings.paths).counters if trusted else {}
+    informed_by = settings.informed_by if settings.enabled else None
     return {
         "enabled": settings.enabled,
         "decided_by": settings.decision.source,
         "reason": settings.decision.reason,
+        "off_by_problem": settings.decision.problem,
+        "may_send": settings.may_send,
+        "informed_by": informed_by,
+        "ci": settings.ci,
         "anonymous_id": settings.anonymous_id,
         "config_file": settings.user.path,
         "project_file": settings.project.path if settings.project else None,
@@ -67,22 +85,37 @@ def status_data(settings: Settings) -> dict[str, Any]:
     }
 
 
-def render_status(data: dict[str, Any], host_name: str, opt_out_hint: str) -> str:
-    lines = [
-        f"Telemetry is {'on' if data['enabled'] else 'off'}: {data['reason']}.",
+def how_to_configure(env_prefix: str) -> str:
+    """The variables that give each collector what it needs to be contacted."""
+    ways = [" and ".join(f"{env_prefix}_TELEMETRY_{key.upper()}" for key in (cls.settings[0], *cls.credentials))
+            for cls in registry.REGISTRY.values()]
+    return "; or ".join(ways)
+
+
+def render_status(data: dict[str, Any], host_name: str, opt_out_hint: str, env_prefix: str = "TESTKUBE") -> str:
+    lines = [f"Telemetry is {'on' if data['enabled'] else 'off'}: {data['reason']}."]
+    if data["enabled"] and data["informed_by"] is None:
+        lines.append(f"Nothing is sent yet: the notice has not been shown on a terminal. Run any `{host_name}` "
+                     f"command in a terminal (or `{host_name} enable telemetry`); until then events stay here.")
+    elif data["enabled"]:
+        lines.append(f"Events may be sent: {INFORMED.get(data['informed_by'], data['informed_by'])}.")
+    lines += [
         f"Anonymous id: {data['anonymous_id'] or 'none yet'}",
         f"Config file: {data['config_file']}",
         f"Project file: {data['project_file'] or 'none'}",
         f"Consent mode: {data['consent']}; delivery: {data['delivery']}",
     ]
     if not data["collectors"]:
-        lines.append(f"Collectors: none configured; events stay on this machine (`{host_name} telemetry show`).")
+        lines.append(f"Collectors: none configured; events stay on this machine (`{host_name} telemetry show`). "
+                     f"To send them, set {how_to_configure(env_prefix)}.")
     for name, info in data["collectors"].items():
         secrets = ", ".join(f"{key[:-len('_set')].replace('_', ' ')} {'set' if value else 'not set'}"
                             for key, value in info.items() if key.endswith("_set"))
         line = f"{name}: {info['url']}{f' ({secrets})' if secrets else ''}; {info['pending_events']} pending"
         if info["problem"]:
             line += f"; problem: {info['problem']}"
+            if info.get("missing"):
+                line += f" (set {' and '.join(info['missing'])})"
         if info["failures"]:
             line += f"; {info['failures']} failure(s), last: {info['last_error']} at {info['last_error_at']}"
         if info["next_retry_at"]:
@@ -91,12 +124,17 @@ def render_status(data: dict[str, Any], host_name: str, opt_out_hint: str) -> st
     lines.append(f"Pending events: {data['pending_events']}")
     lines += [f"Problem: {problem}" for problem in data["problems"]]
     lines.append(f"Turn it off with `{opt_out_hint}` (or DO_NOT_TRACK=1)." if data["enabled"]
-                 else _turn_on_hint(data["decided_by"], host_name))
+                 else _turn_on_hint(data["decided_by"], host_name, data.get("off_by_problem", False)))
     return "\n".join(lines)
 
 
-def _turn_on_hint(decided_by: str, host_name: str) -> str:
+def _turn_on_hint(decided_by: str, host_name: str, problem: bool = False) -> str:
     """What turns it on from where it was turned off: `enable` alone cannot undo a project file or a variable."""
+    if problem and decided_by in ("user", "project"):
+        return (f"It stays off until that file is fixed (`{host_name} disable telemetry` repairs it and "
+                "keeps it off).")
+    if decided_by == "ci":
+        return "It stays off in CI runs: the CLI collects nothing there."
     if decided_by == "project":
         return f"Turn it on for this project with `{host_name} enable telemetry --project`."
     if decided_by == "env":
@@ -130,9 +168,10 @@ def status_command(settings_of: Callable[[], Settings]) -> click.Command:
         current = settings_of()
         data = status_data(current)
         if as_json:
-            click.echo(json.dumps(data, indent=2))
+            click.echo(json.dumps(data, indent=2))  # ASCII: bytes that are not UTF-8 are escaped
         else:
-            click.echo(render_status(data, current.host.display_name, hint(current.host)))
+            click.echo(printable(render_status(data, current.host.display_name, hint(current.host),
+                                               current.host.env_prefix)))
 
     return status
 

@@ -32,7 +32,9 @@ MAX_LOG_BYTES = 64 * 1024
 
 
 def _deliverable(settings: Settings, spool: Spool) -> bool:
-    """Records wait for a collector that is neither backing off nor misconfigured."""
+    """Records wait for a collector that is neither backing off nor misconfigured, and may be sent."""
+    if not settings.may_send:
+        return False  # nobody has been told yet: they wait (Settings.may_send)
     now = time.time()
     current = state_module.load(settings.paths)
     return any(
