@@ -4,6 +4,6 @@ The hooks live in `telemetry/plugin.py`; this module only gives them the name
 installed CLIs and plugin lists already use.
 """
 
-from .telemetry.plugin import testkube_post_command, testkube_register_commands
+from .telemetry.plugin import testkube_post_command, testkube_pre_command, testkube_register_commands
 
-__all__ = ["testkube_post_command", "testkube_register_commands"]
+__all__ = ["testkube_post_command", "testkube_pre_command", "testkube_register_commands"]

@@ -189,6 +189,45 @@ def run_testkube(
     )
 
 
+def run_in_terminal(*args: str, env: dict[str, str] | None = None, timeout: float = 60,
+                    stdout_piped: bool = False) -> tuple[int, str, str]:
+    """The CLI as a person at a terminal runs it: stdin and stderr (and stdout, unless `stdout_piped`)
+    on a real pseudo-terminal.  Returns (exit code, what the terminal showed, stdout if piped)."""
+    import pty
+    import select
+    import time
+
+    main, secondary = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "testkube_telemetry_plugin", *args],
+        stdin=secondary, stdout=subprocess.PIPE if stdout_piped else secondary, stderr=secondary,
+        env={**os.environ, **(env or {})},
+    )
+    os.close(secondary)
+    shown = bytearray()
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            ready, _, _ = select.select([main], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                process.kill()
+                raise TimeoutError(f"{args} still running after {timeout} s; it showed {bytes(shown)!r}")
+            try:
+                chunk = os.read(main, 65536)
+            except OSError:  # EIO: every process holding the terminal has closed it
+                break
+            if not chunk:
+                break
+            shown += chunk
+        out = process.stdout.read().decode() if process.stdout is not None else ""
+        process.wait(timeout)
+    finally:
+        os.close(main)
+        if process.stdout is not None:
+            process.stdout.close()
+    return process.returncode, shown.decode().replace("\r\n", "\n"), out
+
+
 ID = "a" * 64
 
 
