@@ -188,12 +188,14 @@ def edit_table(
     lock_path: str,
     header: str = "",
     private: bool = True,
+    mode: int = 0o600,
 ) -> dict[str, Any]:
     """Apply `change` to the file's `[telemetry]` table and save it.
 
     `change` gets the current table (as plain values) and returns the keys to set
     (a value of None removes the key), or None to leave the file untouched.
-    `private` files live in a folder only the user may write (created 0700).
+    `private` files live in a folder only the user may write (created 0700);
+    the file gets `mode` (0644 for a project file, which is committed).
     Returns the table as it is afterwards.
     """
     import tomlkit
@@ -226,7 +228,7 @@ def edit_table(
                 else:
                     table[key] = value
             output = tomlkit.dumps(document)
-            _fs.write_atomic(path, (output if output.endswith("\n") else output + "\n").encode("utf-8"))
+            _fs.write_atomic(path, (output if output.endswith("\n") else output + "\n").encode("utf-8"), mode=mode)
             result: dict[str, Any] = table.unwrap()
             return result
     except TimeoutError:
@@ -241,6 +243,10 @@ def edit_table(
 MAX_REPAIR_BYTES = 16 * 1024 * 1024
 _SECRET_VALUE = re.compile(r"""(["']?(?:anonymous_id|salt)["']?\s*=\s*)(["'])[^"'\n]*\2""")
 _TOP_LEVEL_TABLE_KEY = re.compile(rf"^\s*[\"']?{TABLE}[\"']?\s*[=.]")
+# On text that is not TOML a header may be broken too (`[telemetry` without its `]`): any line that
+# starts with `[` ends a table, and one naming `telemetry` starts ours.
+_ANY_HEADER = re.compile(r"^\s*\[")
+_TABLE_HEADER = re.compile(rf"^\s*\[\[?\s*[\"']?{TABLE}(?![A-Za-z0-9_-])")
 
 
 def write_choice(path: str, values: dict[str, Any], lock_path: Optional[str], header: str = "",
@@ -361,10 +367,8 @@ def _edited_text(text: str, values: dict[str, Any]) -> str:
     kept = []
     in_table, at_top = False, True
     for line in text.splitlines(keepends=True):
-        header = _HEADER.match(line)
-        if header:
-            name = _QUOTES.sub("", header.group(1))
-            in_table, at_top = name == TABLE or name.startswith(TABLE + "."), False
+        if _ANY_HEADER.match(line):
+            in_table, at_top = bool(_TABLE_HEADER.match(line)), False
             if in_table:
                 continue
         elif in_table or (at_top and _TOP_LEVEL_TABLE_KEY.match(line)):

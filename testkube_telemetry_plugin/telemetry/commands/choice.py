@@ -82,7 +82,8 @@ def enable_command(settings_of: Callable[[], Settings]) -> click.Command:
                 say("No project file here or above turns telemetry off; nothing was written.")
                 return
             try:
-                edit_table(path, lambda table: {"enabled": None}, before.paths.config_lock, private=False)
+                edit_table(path, lambda table: {"enabled": None}, before.paths.config_lock, private=False,
+                           mode=PROJECT_FILE_MODE)
             except ConfigError as exc:
                 raise click.ClickException(printable(f"{exc}; not changed")) from None
             say(f"{path} no longer turns telemetry off for this project.")
