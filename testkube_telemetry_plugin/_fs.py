@@ -15,8 +15,9 @@ The folders above the home count too: whoever can write to one of them can
 rename the home away and put a folder of their own in its place (undoing an
 opt-out, or making root write where they choose).  So each must belong to
 root or to us, and be writable by nobody else unless it is sticky, as `/tmp`
-is (there only an entry's owner may rename it).  A relative home is refused:
-it would be a new home in every working folder.
+is (there only an entry's owner may rename it).  A relative home is refused
+(it would be a new home in every working folder), and so is the user's home
+folder itself (our files would be strewn among theirs).
 
 Locks are `fcntl.flock` locks: they belong to an open file and vanish with the
 process, so a crashed or SIGKILLed holder never leaves a stale lock behind.
@@ -152,6 +153,9 @@ def _check_above(home: str) -> None:
     if not os.path.isabs(home):
         raise UnsafePath(f"{home!r} is a relative path, which would make a new home in every working folder; "
                          "not used")
+    user_home = os.path.expanduser("~")
+    if os.path.isabs(user_home) and os.path.normpath(home) == os.path.normpath(user_home):
+        raise UnsafePath(f"{home} is your home folder itself, not a folder of its own; not used")
     found = _above_problem(home)
     if found is not None:
         raise UnsafePath(found)
