@@ -112,6 +112,10 @@ def base_env(home: Optional[str] = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TESTKUBE_") and k != "DO_NOT_TRACK"}
     env["TESTKUBE_HOME"] = home or scratch_home()
     env["PYTHONPATH"] = SITE  # the third-party plugin, for every case alike
+    # A user who has read the notice, with a collector that has its credentials: the path that sends
+    # (without them nothing is ever delivered, and what is measured is not a user's command).
+    env["TESTKUBE_TELEMETRY_NOTICE_DISABLED"] = "1"
+    env["TESTKUBE_TELEMETRY_SEGMENT_WRITE_KEY"] = "bench-write-key"
     return env
 
 
