@@ -86,7 +86,7 @@ def notify_if_due(settings: Settings) -> None:
     if not settings.enabled or settings.debug:
         return
     informed_by = settings.informed_by
-    if informed_by == "config":
+    if informed_by == "config" and not settings.paths.informed():
         mark_informed(settings.paths)  # the next commands learn it from the marker, without reading settings
     if informed_by is not None:
         return

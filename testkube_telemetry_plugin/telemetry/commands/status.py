@@ -28,7 +28,7 @@ INFORMED = {
     "ci": "a CI run: collected without a notice, under one id shared by every job of the repository",
     "notice_disabled": "the notice is switched off by its variable, so you know of it",
     "config": "`enabled = true` in your config",
-    "notice": "you have seen the notice on a terminal",
+    "notice": "you have seen the notice on a terminal (or run `enable telemetry`)",
 }
 
 
