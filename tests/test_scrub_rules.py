@@ -99,7 +99,6 @@ def personal_numbers(draw: st.DrawFn) -> tuple[str, str, str]:
         value = draw(st.sampled_from([f"{d:02d}.{m:02d}.{y}", f"{d}.{m}.{y}", f"{d:02d}/{m:02d}/{y}",
                                       f"{m}/{d}/{y}", f"{y}-{m:02d}-{d:02d}", f"{d:02d}-{m:02d}-{y}",
                                       f"{d}.{m}.{y % 100:02d}", f"{d:02d}.{m:02d}.{y % 100:02d}"]))
-        assume(not re.fullmatch(r"\d\.\d\.\d\d", value) or int(value[-2:]) >= 13)  # 1.2.05 reads as a version
         phrase = draw(st.sampled_from(["{v}", "born {v}", "DOB {v}", "date of birth {v}"])).format(v=value)
     elif kind == "postcode":
         value = draw(st.sampled_from([f"{draw(st.integers(1000, 99999)):05d}", f"{draw(st.integers(1000, 9999))}",
@@ -137,6 +136,7 @@ NUMBER_TEMPLATES = [
 @example(number=("phone", "+1 415 555 0134", "+1 415 555 0134"), template=NUMBER_TEMPLATES[0])
 @example(number=("card", "4000 0566 5566 5556", "4000 0566 5566 5556"), template=NUMBER_TEMPLATES[3])
 @example(number=("expiry", "11/29", "exp 11/29"), template=NUMBER_TEMPLATES[3])
+@example(number=("date", "١٠.١.١٠", "١٠.١.١٠"), template=NUMBER_TEMPLATES[1])  # found by Hypothesis: d.m.yy
 @example(number=("phone", "０９０ ８７６５ ４３２１", "０９０ ８７６５ ４３２１"), template=NUMBER_TEMPLATES[8])
 def test_no_personal_number_survives_in_any_script(number: tuple[str, str, str], template: str) -> None:
     kind, value, phrase = number

@@ -114,7 +114,12 @@ def _port_owner(text: str, colon: int) -> bool:
 
 
 def _dotted(groups: list[str], version: bool) -> bool:
-    """A version or a decimal stays; a date goes (12.11.1985, 03.09.78, and 12.11.85 unless called a version)."""
+    """A version or a decimal stays; a date goes (12.11.1985, 03.09.78, 10.1.10, unless called a version).
+
+    A triple whose first two parts can be a day and a month and whose last has
+    two digits reads as a date (d.m.yy): "10.1.10" is as likely a child's
+    birth date as a release, so only "v10.1.10" or "helm 10.1.10" keep it.
+    """
     if len(groups) > 4 or any(len(g) > 4 for g in groups):
         return False
     if version:
@@ -123,9 +128,9 @@ def _dotted(groups: list[str], version: bool) -> bool:
         return _no_zero(groups[:1])  # 1.25, 0.05, 12.5; not 06.12 (a day and a month, or a phone's start)
     if len(groups[0]) == 4 or len(groups[-1]) == 4 or not _no_zero(groups) or any(len(g) > 3 for g in groups):
         return False
-    first, second, third = (int(g) for g in groups[:3])
+    first, second = int(groups[0]), int(groups[1])
     day_month = 1 <= first <= 31 and 1 <= second <= 12 or 1 <= first <= 12 and 1 <= second <= 31
-    return not (len(groups) == 3 and day_month and len(groups[2]) == 2 and third >= 13)
+    return not (len(groups) == 3 and day_month and len(groups[2]) == 2)
 
 
 def _ratio(groups: list[str], after: str) -> bool:
