@@ -18,6 +18,7 @@ from .hooks.specs import hookimpl
 
 __all__ = [
     "HookedGroup",
+    "adopt",
     "Host",
     "Invocation",
     "Outcome",
@@ -29,12 +30,17 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from .hooks.adoption import adopt
     from .hooks.group import HookedGroup
     from .telemetry import Telemetry
     from .telemetry.heartbeat import send_heartbeat
 
 
 def __getattr__(name: str) -> Any:
+    if name == "adopt":
+        from .hooks.adoption import adopt
+
+        return adopt
     if name == "HookedGroup":
         from .hooks.group import HookedGroup
 

@@ -20,14 +20,19 @@ from .telemetry import Telemetry
 
 # As datasette's DEFAULT_PLUGINS: what every `testkube` has, whatever is installed.
 DEFAULT_PLUGINS = (
-    Telemetry(product="Testkube", segment_url="https://analytics.testkube.io"),
+    Telemetry(product="Testkube", segment_url="https://analytics.testkube.io",
+              root_commands=True,  # `testkube telemetry ...` and the seed's `testkube disable telemetry`
+              events="testkube_telemetry_plugin.telemetry.catalogue:COMMAND_EVENTS"),  # Testkube's own events
 )
 TESTKUBE = Host(
     name="testkube",
     version=__version__,
     plugin_group="testkube.plugins",
     env_prefix="TESTKUBE",
+    home="~/.testkube",
     plugins=DEFAULT_PLUGINS,
+    project="testkube",  # the contract's own names: `testkube_*` hooks, `@hookimpl`
+    hook_prefix="testkube_",
 )
 
 

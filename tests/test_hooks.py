@@ -11,7 +11,7 @@ import click
 import pytest
 from conftest import install_plugin, run_testkube
 
-from testkube_telemetry_plugin import HookedGroup, current_invocation, hookimpl
+from testkube_telemetry_plugin import HookedGroup, Host, current_invocation, hookimpl
 from testkube_telemetry_plugin.hooks.manager import discover
 
 # (arguments, exit code the shell sees, exception type the hook is told)
@@ -103,7 +103,7 @@ def test_facts_set_by_a_command_reach_the_post_hook(cli, runner) -> None:
 def test_current_invocation_is_the_running_commands_in_its_thread_only(runner) -> None:
     seen: dict[str, object] = {}
 
-    @click.group(cls=HookedGroup, name="threads")
+    @click.group(cls=HookedGroup, name="threads", host=Host("threads"))
     def root() -> None:
         pass
 

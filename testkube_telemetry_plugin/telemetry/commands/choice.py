@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 import click
 
-from .. import catalogue
+from .. import catalogue, command_form
 from ..config import ConfigError, edit_table, ensure_anonymous_id, new_file_header
 from ..events import base_properties, new_record
 from ..opt_out import purge_after_opt_out, send_opt_out
@@ -44,7 +44,7 @@ def enable_command(settings_of: Callable[[], Settings]) -> click.Command:
         if not after.enabled:
             click.echo(f"Telemetry stays off: {after.decision.reason}.")
         elif not project:
-            click.echo(f"Telemetry is on. Thank you! `{after.host.display_name} telemetry show` lists what is sent.")
+            click.echo(f"Telemetry is on. Thank you! `{command_form(after.host, 'show')}` lists what is sent.")
 
     return enable
 

@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import click
 
-from .. import hint
+from .. import command_form, hint
 from .. import state as state_module
 from ..collectors import collectors_for
 from ..events import BadRecord, segment_message
 from ..settings import Settings
 from ..spool import Spool
+
+if TYPE_CHECKING:
+    from ...hooks.host import Host
 
 
 def _when(epoch: float) -> Optional[str]:
@@ -67,7 +70,7 @@ def status_data(settings: Settings) -> dict[str, Any]:
     }
 
 
-def render_status(data: dict[str, Any], host_name: str, opt_out_hint: str) -> str:
+def render_status(data: dict[str, Any], host: Host, opt_out_hint: str) -> str:
     lines = [
         f"Telemetry is {'on' if data['enabled'] else 'off'}: {data['reason']}.",
         f"Anonymous id: {data['anonymous_id'] or 'none yet'}",
@@ -76,7 +79,7 @@ def render_status(data: dict[str, Any], host_name: str, opt_out_hint: str) -> st
         f"Consent mode: {data['consent']}; delivery: {data['delivery']}",
     ]
     if not data["collectors"]:
-        lines.append(f"Collectors: none configured; events stay on this machine (`{host_name} telemetry show`).")
+        lines.append(f"Collectors: none configured; events stay on this machine (`{command_form(host, 'show')}`).")
     for name, info in data["collectors"].items():
         secrets = ", ".join(f"{key[:-len('_set')].replace('_', ' ')} {'set' if value else 'not set'}"
                             for key, value in info.items() if key.endswith("_set"))
@@ -91,19 +94,19 @@ def render_status(data: dict[str, Any], host_name: str, opt_out_hint: str) -> st
     lines.append(f"Pending events: {data['pending_events']}")
     lines += [f"Problem: {problem}" for problem in data["problems"]]
     lines.append(f"Turn it off with `{opt_out_hint}` (or DO_NOT_TRACK=1)." if data["enabled"]
-                 else _turn_on_hint(data["decided_by"], host_name))
+                 else _turn_on_hint(data["decided_by"], host))
     return "\n".join(lines)
 
 
-def _turn_on_hint(decided_by: str, host_name: str) -> str:
+def _turn_on_hint(decided_by: str, host: Host) -> str:
     """What turns it on from where it was turned off: `enable` alone cannot undo a project file or a variable."""
     if decided_by == "project":
-        return f"Turn it on for this project with `{host_name} enable telemetry --project`."
+        return f"Turn it on for this project with `{command_form(host, 'enable')} --project`."
     if decided_by == "env":
         return "Turn it on by unsetting that variable."
     if decided_by == "home":
         return "It stays off until the folder is fixed."
-    return f"Turn it on with `{host_name} enable telemetry`."
+    return f"Turn it on with `{command_form(host, 'enable')}`."
 
 
 def show_data(settings: Settings) -> dict[str, Any]:
@@ -132,7 +135,7 @@ def status_command(settings_of: Callable[[], Settings]) -> click.Command:
         if as_json:
             click.echo(json.dumps(data, indent=2))
         else:
-            click.echo(render_status(data, current.host.display_name, hint(current.host)))
+            click.echo(render_status(data, current.host, hint(current.host)))
 
     return status
 
