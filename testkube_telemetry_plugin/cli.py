@@ -53,6 +53,9 @@ def plugin_rows(group: HookedGroup) -> list[dict[str, Any]]:
                 "hooks": sorted(caller.name for caller in callers),
             }
         )
+    for entry, reason in group.failed_plugins:  # listed too, with why they are not loaded
+        rows.append({"name": entry.name, "distribution": entry.distribution or None,
+                     "version": entry.version or None, "hooks": [], "error": reason})
     return rows
 
 
@@ -74,7 +77,8 @@ def _print_version(ctx: click.Context, param: click.Parameter, value: bool) -> N
     python = ".".join(map(str, sys.version_info[:3]))
     click.echo(f"{group.host.display_name} {group.host.version} (Python {python})")
     for row in plugin_rows(group):
-        click.echo(f"plugin {row['name']}: {row['distribution']} {row['version']}")
+        if "error" not in row:
+            click.echo(f"plugin {row['name']}: {row['distribution']} {row['version']}")
     ctx.exit()
 
 
@@ -104,7 +108,10 @@ def make_cli(host: Host = TESTKUBE) -> HookedGroup:
             click.echo("No plugins loaded.")
         for row in rows:
             source = f"{row['distribution']} {row['version']}" if row["distribution"] else "-"
-            click.echo(f"{row['name']}  ({source})  hooks: {', '.join(row['hooks'])}")
+            if "error" in row:
+                click.echo(f"{row['name']}  ({source})  failed to load: {row['error']}")
+            else:
+                click.echo(f"{row['name']}  ({source})  hooks: {', '.join(row['hooks'])}")
 
     return cli
 

@@ -20,7 +20,7 @@ import pytest
 PACKAGE = Path(__file__).parent.parent / "testkube_telemetry_plugin"
 NAME = "testkube_telemetry_plugin"
 SHARED = {"_fs", "_values", "_version"}
-APP = {"cli", "__main__", "__init__", "plugin"}
+APP = {"cli", "__main__", "__init__", "plugin", "pytest_plugin"}
 
 
 def floor_of(module: str) -> str:

@@ -136,6 +136,7 @@ class Root:
         self._manager: Any = None
         self._entries: dict[str, Any] = {}
         self.load_failures: list[str] = []
+        self.failed: list[tuple[Any, str]] = []  # (entry, one-line reason) of each plugin that failed to load
         self.hook_names = host.hook_names
         self.foreign = plugin_manager
         self.shared: frozenset[str] = frozenset()
@@ -193,9 +194,9 @@ class Root:
             try:
                 manager.register(load(entry), name=entry.name)
             except Exception as exc:  # a broken plugin must not break the CLI
-                self.load_failures.append(
-                    f"plugin {entry.name!r} ({entry.distribution}) failed to load: {type(exc).__name__}: {exc}"
-                )
+                reason = " ".join(f"{type(exc).__name__}: {exc}".split())  # one line
+                self.failed.append((entry, reason))
+                self.load_failures.append(f"plugin {entry.name!r} ({entry.distribution}) failed to load: {reason}")
                 continue
             self._entries[entry.name] = entry
 
@@ -733,7 +734,7 @@ def _run_flag_command(cli: Any, flavour: Flavour, run: Run, info_name: Optional[
 
 # -- the API ---------------------------------------------------------------------------------------------
 
-def _is_typer_app(obj: Any) -> bool:
+def is_typer_app(obj: Any) -> bool:
     return any(cls.__name__ == "Typer" and cls.__module__ == "typer.main" for cls in type(obj).__mro__)
 
 
@@ -750,7 +751,7 @@ def adopt(obj: Any, host: Host, *, plugin_manager: Any = None) -> Any:
     """
     if not isinstance(host, Host):
         raise TypeError("adopt(cli, host=Host(\"name\")): the host's identity is required")
-    if _is_typer_app(obj):
+    if is_typer_app(obj):
         _adopt_typer(obj, Root(host, plugin_manager))
         return obj
     if not callable(getattr(obj, "make_context", None)) or not hasattr(obj, "params"):
@@ -764,6 +765,13 @@ def _adopt_typer(app: Any, root: Root) -> None:
     adopted as it is built, by a subclass of the class Typer would use whose only addition is `__init__`."""
     import typer.core
     import typer.models
+
+    existing = vars(app).get(ROOT_MARK)
+    if existing is not None:
+        if existing.host == root.host:
+            return
+        raise ValueError(f"{app!r} is already adopted by {existing.host!r}")
+    vars(app)[ROOT_MARK] = root  # root_of(app): the Root every command built from it shares
 
     def hooked(base: type) -> type:
         if getattr(base, "_hooked_factory", False):

@@ -90,6 +90,12 @@ class HookedGroup(click.Group):
         """One line for each plugin that failed to load."""
         return list(root_of(self).load_failures)
 
+    @property
+    def failed_plugins(self) -> list[tuple[Any, str]]:
+        """(entry point, one-line reason) for each plugin that failed to load."""
+        self.plugin_manager  # noqa: B018 - loads plugins
+        return list(root_of(self).failed)
+
     def debug_enabled(self) -> bool:
         return root_of(self).debug_enabled()
 
