@@ -99,7 +99,7 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     from .telemetry import scheduler
 
     monkeypatch.setattr(scheduler, "after_spool", lambda settings: None)
-    monkeypatch.setattr(scheduler, "deliver_inline", lambda *args, **kwargs: None)
+    monkeypatch.setattr(scheduler, "deliver_inline", lambda *args, **kwargs: False)
     monkeypatch.setattr(scheduler, "start_flusher", lambda *args, **kwargs: False)
     real_connect = socket.socket.connect
 
@@ -228,8 +228,9 @@ class _Checker:
                     return
                 opened = checker.open.pop()
                 checker.pairs += 1
-                if opened != tuple(invocation.command_path):
-                    checker.problems.append(f"pre {' '.join(opened)} closed by post {' '.join(invocation.command_path)}")
+                closed = tuple(invocation.command_path)
+                if opened != closed:
+                    checker.problems.append(f"pre {' '.join(opened)} closed by post {' '.join(closed)}")
 
         return Plugin()
 
@@ -260,9 +261,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
     home = tempfile.mkdtemp(prefix="adopted-home-")
     # Delivery off for the whole session: what would be sent stays spooled in `home`.
-    scheduler.after_spool = lambda settings: None  # type: ignore[assignment]
-    scheduler.start_flusher = lambda *args, **kwargs: False  # type: ignore[assignment]
-    scheduler.deliver_inline = lambda *args, **kwargs: None  # type: ignore[assignment]
+    scheduler.after_spool = lambda settings: None
+    scheduler.start_flusher = lambda *args, **kwargs: False
+    scheduler.deliver_inline = lambda *args, **kwargs: False
     for spec in specs:
         target, _, name = spec.partition("=")
         module, _, attribute = target.partition(":")
