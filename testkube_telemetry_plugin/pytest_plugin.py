@@ -274,10 +274,23 @@ def pytest_configure(config: pytest.Config) -> None:
             obj = getattr(obj, part)
         host = Host(name, plugins=[Telemetry()])
         os.environ[host.env("HOME")] = os.path.join(home, host.stem)
+        _notice_seen(host)
         adopt(obj, host)
         checker = _Checker()
         plugin_manager_of(obj).register(checker.plugin(), name=f"adopt-checker-{name}")
         _ADOPTED.append(_Adopted(target, host, checker))
+
+
+def _notice_seen(host: Host) -> None:
+    """The one-time notice counts as shown: it would add a paragraph to the first output a test checks."""
+    from .telemetry import state
+    from .telemetry.settings import paths_of
+
+    os.environ[host.env("TELEMETRY_NOTICE_DISABLED")] = "1"
+    paths = paths_of(host)
+    paths.folder("telemetry")
+    with state.updating(paths) as edit:
+        edit.state = edit.state.replace(heartbeat_day="1970-01-01")  # a day long past: not a first run
 
 
 def pytest_runtest_teardown(item: pytest.Item) -> None:
