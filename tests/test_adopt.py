@@ -469,3 +469,21 @@ def test_nothing_is_written_under_an_opt_out_variable(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
                             cwd=tmp_path, env={**env, "HOME": str(home)})
     assert result.returncode == 0 and list(home.iterdir())  # without one, its files are made (the check can fail)
+
+
+# -- the documented forms ---------------------------------------------------------------------------------------
+def documented_forms() -> list[str]:
+    text = (TESTS.parent / "docs" / "plugins.md").read_text(encoding="utf-8")
+    section = text.split("## Adopting a CLI that is already built", 1)[1].split("\n### ", 1)[0]
+    import re
+
+    return re.findall(r"```python\n(.*?)```", section, re.S)
+
+
+def test_each_documented_adoption_form_takes_three_lines_or_fewer() -> None:
+    forms = documented_forms()
+    assert len(forms) == 5  # built group, single command, Typer app, typer.run, a host's own plugin manager
+    for form in forms:
+        lines = [line for line in form.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+        assert len(lines) <= 3, form
+        assert "adopt" in form

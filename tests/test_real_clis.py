@@ -231,3 +231,31 @@ def test_a_real_cli_adopted_from_outside(name: str, tmp_path: Path) -> None:
     launch(name, invocations[0][0], None, adopted_env, work)
     after = json.loads(launch(name, ["--telemetry", "show", "--json"], None, adopted_env, work)[1])["pending"]
     assert not [e for e in after if e["event"] == f"{stem}_cli_command"]
+
+
+DOCUMENTED = """
+import sys
+from testkube_telemetry_plugin.hooks.adoption import root_of
+FORM = sys.argv[1]
+namespace = {}
+exec(FORM, namespace)
+adopted = [value for value in namespace.values() if "_hooked_root" in getattr(value, "__dict__", {})]
+assert len(adopted) == 1, adopted
+sys.stderr.write(root_of(adopted[0]).host.display_name + "\\n")
+adopted[0](["--help"], prog_name="x")
+"""
+
+
+@pytest.mark.parametrize("module", ["sqlite_utils", "black"])
+def test_the_documented_forms_run_as_written(module: str, tmp_path: Path) -> None:
+    from test_adopt import documented_forms
+
+    if not installed(module):
+        if REQUIRED:
+            pytest.fail(f"{module} is not installed in this adoption env")
+        pytest.skip(f"{module} is not installed (tox -e adoption installs it)")
+    (form,) = [form for form in documented_forms() if form.startswith(f"from {module}")]
+    done = subprocess.run([sys.executable, "-c", DOCUMENTED, form], capture_output=True, text=True, timeout=60,
+                          cwd=tmp_path, env={**os.environ, "HOME": str(tmp_path)})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("Usage: x ") and done.stderr.splitlines()[0] in ("sqlite-utils", "black")
