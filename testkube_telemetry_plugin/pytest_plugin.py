@@ -243,6 +243,7 @@ class _Adopted:
 
 
 _ADOPTED: list[_Adopted] = []
+_HOMES: list[str] = []
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -260,6 +261,7 @@ def pytest_configure(config: pytest.Config) -> None:
     from .telemetry import Telemetry, scheduler
 
     home = tempfile.mkdtemp(prefix="adopted-home-")
+    _HOMES.append(home)
     # Delivery off for the whole session: what would be sent stays spooled in `home`.
     scheduler.after_spool = lambda settings: None
     scheduler.start_flusher = lambda *args, **kwargs: False
@@ -319,6 +321,13 @@ def _report(adopted: _Adopted) -> tuple[str, list[str]]:
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if any(_report(adopted)[1] for adopted in _ADOPTED) and session.exitstatus == 0:
         session.exitstatus = 1
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    import shutil
+
+    while _HOMES:
+        shutil.rmtree(_HOMES.pop(), ignore_errors=True)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

@@ -487,3 +487,46 @@ def test_each_documented_adoption_form_takes_three_lines_or_fewer() -> None:
         lines = [line for line in form.splitlines() if line.strip() and not line.lstrip().startswith("#")]
         assert len(lines) <= 3, form
         assert "adopt" in form
+
+
+# -- the pytest plugin's --adopt, on a project suite ------------------------------------------------------------
+PROJECT_CLI = '''
+import click
+
+@click.group()
+def cli():
+    """A project's CLI."""
+
+@cli.command()
+@click.argument("name")
+def greet(name):
+    click.echo(f"hi {name}")
+'''
+PROJECT_TESTS = '''
+from click.testing import CliRunner
+from projectcli import cli
+
+def test_greet():
+    assert CliRunner().invoke(cli, ["greet", "ann"]).output == "hi ann\\n"
+
+def test_unknown():
+    assert CliRunner().invoke(cli, ["nosuch"]).exit_code == 2
+
+def test_broken():
+    assert CliRunner().invoke(cli, ["greet"]).exit_code == {code}
+'''
+
+
+@pytest.mark.parametrize("code,session", [(2, 0), (0, 1)], ids=["passing suite", "failing suite"])
+def test_adopt_option_runs_a_projects_suite_with_its_cli_adopted(tmp_path: Path, code: int, session: int) -> None:
+    (tmp_path / "projectcli.py").write_text(PROJECT_CLI)
+    (tmp_path / "test_project.py").write_text(PROJECT_TESTS.format(code=code))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PROJECT_", "XDG_")) and k != "DO_NOT_TRACK"}
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts=",
+                           "--adopt", "projectcli:cli=project", "test_project.py"], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=120, env={**env, "HOME": str(tmp_path / "home")})
+    assert done.returncode == session, done.stdout + done.stderr
+    (summary,) = [line for line in done.stdout.splitlines() if line.startswith("adopted ")]
+    assert summary.startswith("adopted projectcli:cli as project: 1 pre/post pairs, 2 posts alone")
+    assert '"project_cli_command": 3' in summary and "problems 0" in summary and "testkube" not in summary
+    assert not (tmp_path / "home").exists()  # its home was a temporary folder of its own
