@@ -259,3 +259,69 @@ def test_the_documented_forms_run_as_written(module: str, tmp_path: Path) -> Non
                           cwd=tmp_path, env={**os.environ, "HOME": str(tmp_path)})
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("Usage: x ") and done.stderr.splitlines()[0] in ("sqlite-utils", "black")
+
+
+@pytest.mark.parametrize("order", ["RichGroup first", "HookedGroup first"])
+def test_rich_click_class_form_in_either_order_keeps_one_root(order: str, run_cli: Any) -> None:
+    """rich-click's RichGroup.main() never calls super().main(), and its group_class = type makes every
+    subgroup a RichGroup subclass of the root's class: still one root, one pair per command."""
+    if not installed("rich_click"):
+        if REQUIRED:
+            pytest.fail("rich_click is not installed in this adoption env")
+        pytest.skip("rich_click is not installed (tox -e adoption installs it)")
+    import rich_click
+
+    from testkube_telemetry_plugin import HookedGroup
+
+    bases = (rich_click.RichGroup, HookedGroup) if order == "RichGroup first" else (HookedGroup, rich_click.RichGroup)
+    root_class = type("Root", bases, {})
+
+    @rich_click.group(cls=root_class, host=Host("tool"))
+    def tool() -> None:
+        """A rich tool."""
+
+    @tool.group()
+    def db() -> None:
+        """Database."""
+
+    @db.command()
+    def migrate() -> None:
+        rich_click.echo("migrated")
+
+    assert type(db) is root_class and "_hooked_root" not in vars(db)
+    result = run_cli(tool, ["db", "migrate"])
+    assert (result.exit_code, result.stdout) == (0, "migrated\n")
+    assert [(call["hook"], " ".join(call["path"])) for call in result.hooks] == [
+        ("pre", "tool db migrate"), ("post", "tool db migrate")]
+    helped = run_cli(tool, ["db", "--help"])
+    assert helped.exit_code == 0 and [call["status"] for call in helped.posts] == ["help"]
+
+
+@pytest.mark.filterwarnings("ignore:.*will be removed in Click 9.0:DeprecationWarning")  # Typer 0.25 on Click 8.2+
+def test_typer_in_process_and_typer_run(run_cli: Any) -> None:
+    """typer.testing.CliRunner builds the command itself (not through app()): it is adopted all the same;
+    and `typer.run(main)`'s app, through adopt_function."""
+    if not installed("typer"):
+        if REQUIRED:
+            pytest.fail("typer is not installed in this adoption env")
+        pytest.skip("typer is not installed (tox -e adoption installs it)")
+    from adoption import written
+
+    from testkube_telemetry_plugin import Telemetry, adopt, adopt_function
+
+    app = adopt(written.typer_group(), Host("tool", plugins=[Telemetry()]))
+    result = run_cli(app, ["db", "migrate", "--to", "3"])
+    assert (result.exit_code, result.stdout) == (0, "migrated to 3\n")
+    assert [(c["hook"], " ".join(c["path"])) for c in result.hooks] == [("pre", "tool db migrate"),
+                                                                       ("post", "tool db migrate")]
+    assert run_cli(app, ["fail"]).posts[-1]["exit_code"] == 4
+    assert "tool_cli_command" in {event["event"] for event in result.events}
+
+    def main(name: str, upper: bool = False) -> None:
+        print(name.upper() if upper else name)
+
+    run = adopt_function(main, Host("solo"))
+    ran = run_cli(run, ["ann", "--upper"])
+    assert (ran.exit_code, ran.stdout) == (0, "ANN\n")
+    assert [(c["hook"], " ".join(c["path"]), c.get("exit_code")) for c in ran.hooks] == [
+        ("pre", "solo", None), ("post", "solo", 0)]
