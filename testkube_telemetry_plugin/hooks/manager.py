@@ -188,6 +188,15 @@ def scan(group: str) -> list[PluginEntry]:
     """The slow, authoritative scan; the first distribution on sys.path wins."""
     import importlib.metadata
 
+    if sys.version_info >= (3, 10):
+        # Selecting by group reads only the matching distributions' metadata (it dedupes by the
+        # folder's name, first on sys.path winning): a few ms, where reading every one costs tens.
+        found_here = []
+        for entry_point in importlib.metadata.entry_points(group=group):
+            dist = entry_point.dist
+            found_here.append(PluginEntry(entry_point.name, entry_point.value, (dist.metadata["Name"] or "") if dist
+                                          else "", dist.version if dist else ""))
+        return sorted(found_here, key=lambda entry: entry.name)
     seen: set[str] = set()
     found: list[PluginEntry] = []
     for dist in importlib.metadata.distributions():
