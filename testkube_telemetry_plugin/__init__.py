@@ -18,6 +18,8 @@ from .hooks.specs import hookimpl
 
 __all__ = [
     "HookedGroup",
+    "adopt",
+    "adopt_function",
     "Host",
     "Invocation",
     "Outcome",
@@ -29,12 +31,17 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from .hooks.adoption import adopt, adopt_function
     from .hooks.group import HookedGroup
     from .telemetry import Telemetry
     from .telemetry.heartbeat import send_heartbeat
 
 
 def __getattr__(name: str) -> Any:
+    if name in ("adopt", "adopt_function"):
+        from .hooks import adoption
+
+        return getattr(adoption, name)
     if name == "HookedGroup":
         from .hooks.group import HookedGroup
 

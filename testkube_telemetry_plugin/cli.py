@@ -22,14 +22,19 @@ from .telemetry import Telemetry
 # No collector: this reference app is nobody's product, so it sends nowhere until
 # a collector with its credentials is configured (docs/settings.md); `status` says so.
 DEFAULT_PLUGINS = (
-    Telemetry(product="Testkube"),
+    Telemetry(product="Testkube",
+              root_commands=True,  # `testkube telemetry ...` and the seed's `testkube disable telemetry`
+              events="testkube_telemetry_plugin.telemetry.catalogue:COMMAND_EVENTS"),  # Testkube's own events
 )
 TESTKUBE = Host(
     name="testkube",
     version=__version__,
     plugin_group="testkube.plugins",
     env_prefix="TESTKUBE",
+    home="~/.testkube",
     plugins=DEFAULT_PLUGINS,
+    project="testkube",  # the contract's own names: `testkube_*` hooks, `@hookimpl`
+    hook_prefix="testkube_",
 )
 
 
@@ -50,6 +55,9 @@ def plugin_rows(group: HookedGroup) -> list[dict[str, Any]]:
                 "hooks": sorted(caller.name for caller in callers),
             }
         )
+    for entry, reason in group.failed_plugins:  # listed too, with why they are not loaded
+        rows.append({"name": entry.name, "distribution": entry.distribution or None,
+                     "version": entry.version or None, "hooks": [], "error": reason})
     return rows
 
 
@@ -71,7 +79,8 @@ def _print_version(ctx: click.Context, param: click.Parameter, value: bool) -> N
     python = ".".join(map(str, sys.version_info[:3]))
     click.echo(f"{group.host.display_name} {group.host.version} (Python {python})")
     for row in plugin_rows(group):
-        click.echo(f"plugin {row['name']}: {row['distribution']} {row['version']}")
+        if "error" not in row:
+            click.echo(f"plugin {row['name']}: {row['distribution']} {row['version']}")
     ctx.exit()
 
 
@@ -101,7 +110,10 @@ def make_cli(host: Host = TESTKUBE) -> HookedGroup:
             click.echo("No plugins loaded.")
         for row in rows:
             source = f"{row['distribution']} {row['version']}" if row["distribution"] else "-"
-            click.echo(f"{row['name']}  ({source})  hooks: {', '.join(row['hooks'])}")
+            if "error" in row:
+                click.echo(f"{row['name']}  ({source})  failed to load: {row['error']}")
+            else:
+                click.echo(f"{row['name']}  ({source})  hooks: {', '.join(row['hooks'])}")
 
     return cli
 

@@ -38,6 +38,7 @@ _COLLECTION_HOME = tempfile.mkdtemp(prefix="testkube-tests-")
 atexit.register(shutil.rmtree, _COLLECTION_HOME, True)
 os.environ["TESTKUBE_HOME"] = os.path.join(_COLLECTION_HOME, "home")
 os.environ["XDG_CACHE_HOME"] = os.path.join(_COLLECTION_HOME, "xdg-cache")
+os.environ["XDG_CONFIG_HOME"] = os.path.join(_COLLECTION_HOME, "xdg-config")
 
 # CI runs the same examples every time (a failure there is reproducible here with
 # CI=true); local runs explore new ones.
@@ -96,6 +97,7 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("TESTKUBE_HOME", str(home))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))  # hosts without a declared home
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
     monkeypatch.setenv("TESTKUBE_TELEMETRY_SEGMENT_URL", DEAD_URL)
     # A collector without its credentials is never contacted; GA4 is wanted only where a test sets its measurement id.
     monkeypatch.setenv("TESTKUBE_TELEMETRY_SEGMENT_WRITE_KEY", WRITE_KEY)

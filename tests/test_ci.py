@@ -97,11 +97,11 @@ def test_a_host_can_collect_nothing_in_ci(isolated, runner, monkeypatch) -> None
 
     monkeypatch.setenv("BUILDKITE", "true")
     assert runner.invoke(mycli, ["hello"]).stdout == "hi\n"
-    status = json.loads(runner.invoke(mycli, ["telemetry", "status", "--json"]).stdout)
+    status = json.loads(runner.invoke(mycli, ["--telemetry", "status", "--json"]).stdout)
     assert (status["enabled"], status["decided_by"], status["pending_events"]) == (False, "ci", 0)
     assert "collects nothing in CI" in status["reason"]
     monkeypatch.delenv("BUILDKITE")
-    assert json.loads(runner.invoke(mycli, ["telemetry", "status", "--json"]).stdout)["enabled"] is True
+    assert json.loads(runner.invoke(mycli, ["--telemetry", "status", "--json"]).stdout)["enabled"] is True
     with pytest.raises(ValueError, match="Telemetry.ci"):
         Telemetry(ci="sometimes")
 

@@ -423,7 +423,8 @@ def test_a_collector_added_by_one_class_and_one_registration_is_delivered_to_sho
     from testkube_telemetry_plugin.telemetry import collectors
 
     # A testkube host that declares no collector of its own: the echo collector alone.
-    cli = make_cli(Host("testkube", plugin_group="testkube.plugins", plugins=[Telemetry(product="Testkube")]))
+    cli = make_cli(Host("testkube", plugin_group="testkube.plugins",
+                        plugins=[Telemetry(product="Testkube", root_commands=True)]))
 
     class Echo(collectors.Collector):
         """A collector that takes Segment's batch body at `<echo_url>/echo`."""

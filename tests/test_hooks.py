@@ -11,7 +11,7 @@ import click
 import pytest
 from conftest import install_plugin, run_testkube
 
-from testkube_telemetry_plugin import HookedGroup, current_invocation, hookimpl
+from testkube_telemetry_plugin import HookedGroup, Host, current_invocation, hookimpl
 from testkube_telemetry_plugin.hooks.manager import discover
 
 # (arguments, exit code the shell sees, exception type the hook is told)
@@ -103,7 +103,7 @@ def test_facts_set_by_a_command_reach_the_post_hook(cli, runner) -> None:
 def test_current_invocation_is_the_running_commands_in_its_thread_only(runner) -> None:
     seen: dict[str, object] = {}
 
-    @click.group(cls=HookedGroup, name="threads")
+    @click.group(cls=HookedGroup, name="threads", host=Host("threads"))
     def root() -> None:
         pass
 
@@ -311,3 +311,15 @@ def test_plugins_register_exactly_as_with_plain_pluggy() -> None:
     assert ours == registered(plain)
     assert ("crowded", "before", True, False) in ours["testkube_pre_command"]
     assert {impl[0] for impl in ours["testkube_post_command"]} >= {"crowded", "class", "instance"}
+
+
+def test_plugins_lists_a_plugin_that_failed_to_load_with_a_one_line_reason(site: Path) -> None:
+    install_plugin(site, "broken-plugin", {"broken": "broken_plugin"})
+    human = run_testkube("plugins")
+    assert human.returncode == 0
+    broken = [line for line in human.stdout.splitlines() if line.startswith("broken ")]
+    assert broken == ["broken  (broken-plugin 1.0)  failed to load: ImportError: broken_plugin needs a module that is not installed"]
+    rows = {row["name"]: row for row in json.loads(run_testkube("plugins", "--json").stdout)}
+    assert rows["broken"]["error"] == "ImportError: broken_plugin needs a module that is not installed" and rows["broken"]["hooks"] == []
+    assert "error" not in rows["sample"]
+    assert "plugin broken" not in run_testkube("--version").stdout  # --version lists what is loaded

@@ -20,7 +20,7 @@ import pytest
 PACKAGE = Path(__file__).parent.parent / "testkube_telemetry_plugin"
 NAME = "testkube_telemetry_plugin"
 SHARED = {"_fs", "_values", "_version"}
-APP = {"cli", "__main__", "__init__", "plugin"}
+APP = {"cli", "__main__", "__init__", "plugin", "pytest_plugin"}
 
 
 def floor_of(module: str) -> str:
@@ -180,6 +180,10 @@ def test_a_commands_path_imports_none_of_the_heavy_modules(isolated, collector, 
     work = Path.cwd()  # on sys.path (`-c`), and nothing is written there: the entry-point cache holds
     floor = modules_at_exit(REPORT_MODULES + "import click, pluggy", cwd=work, env=env)
     # The first run writes the config (a new id) and the entry-point cache, the second the config's summary.
+    # Under an opt-out nothing is written, the cache included: a user who opted out after using it reads
+    # the cache left from then (one who never had one scans the installed distributions on each command).
+    if telemetry == "off":
+        modules_at_exit(CONSOLE_SCRIPT, "plugins", cwd=work, env={"TESTKUBE_TELEMETRY_DELIVERY": "background"})
     for _ in range(3):
         imported = modules_at_exit(CONSOLE_SCRIPT, "plugins", cwd=work, env=env) - floor
     assert f"{NAME}.plugin" in imported

@@ -318,9 +318,9 @@ def test_status_says_when_no_collector_is_configured(isolated, runner, monkeypat
         click.echo("hi")
 
     assert runner.invoke(mycli, ["hello"]).exit_code == 0
-    human = runner.invoke(mycli, ["telemetry", "status"]).stdout
-    assert "Collectors: none configured; events stay on this machine (`mycli telemetry show`)." in human
-    assert len(json.loads(runner.invoke(mycli, ["telemetry", "show", "--json"]).stdout)["pending"]) == 3
+    human = runner.invoke(mycli, ["--telemetry", "status"]).stdout  # no root-level forms unless asked for
+    assert "Collectors: none configured; events stay on this machine (`mycli --telemetry show`)." in human
+    assert len(json.loads(runner.invoke(mycli, ["--telemetry", "show", "--json"]).stdout)["pending"]) == 3
 
 
 @pytest.mark.parametrize("verb", ["enable", "disable", "status"])
@@ -354,12 +354,16 @@ def test_project_disable_and_enable(isolated, cli, runner) -> None:
     assert load().enabled
 
 
-def test_existing_verb_groups_get_a_telemetry_subcommand(site, runner) -> None:
+def test_a_hosts_own_commands_are_never_replaced_or_changed(site, runner) -> None:
+    """A host with root-level forms keeps every command it has: its own `status` group stays as it was
+    (no `telemetry` subcommand added to it), the free verbs get their forms, `--telemetry` reaches the rest."""
     import click
 
-    from testkube_telemetry_plugin.telemetry.commands import register
+    from testkube_telemetry_plugin import HookedGroup
 
-    root = click.Group("testkube")
+    @click.group(cls=HookedGroup, host=TESTKUBE)
+    def root() -> None:
+        pass
 
     @root.group("status")
     def host_status() -> None:
@@ -369,11 +373,12 @@ def test_existing_verb_groups_get_a_telemetry_subcommand(site, runner) -> None:
     def cluster() -> None:
         click.echo("cluster is fine")
 
-    register(root, TESTKUBE)
+    assert set(root.list_commands(click.Context(root))) >= {"status", "enable", "disable", "telemetry"}
     assert root.commands["status"] is host_status
-    assert set(host_status.list_commands(click.Context(host_status))) == {"cluster", "telemetry"}
+    assert host_status.list_commands(click.Context(host_status)) == ["cluster"]
     assert runner.invoke(root, ["status", "cluster"]).stdout == "cluster is fine\n"
-    status = runner.invoke(root, ["status", "telemetry", "--json"])
+    assert runner.invoke(root, ["status", "telemetry"]).exit_code == 2  # the host's group decides, as before
+    status = runner.invoke(root, ["--telemetry", "status", "--json"])
     assert status.exit_code == 0 and json.loads(status.stdout)["decided_by"] == "default"
     enable = root.commands["enable"]
     assert enable.list_commands(click.Context(enable)) == ["telemetry"]  # type: ignore[attr-defined]

@@ -98,28 +98,71 @@ class Invocation:
             self._report(message)
 
 
+STATUSES = ("success", "error", "usage_error", "aborted", "help")
+
+# Click's usage errors by class name: the same names in click and in Typer's bundled copy.
+USAGE_ERRORS = ("NoSuchOption", "NoSuchCommand", "BadOptionUsage", "BadArgumentUsage", "MissingParameter",
+                "BadParameter", "NoArgsIsHelpError", "UsageError")
+
+
+def class_names(exc: Optional[BaseException]) -> tuple[str, ...]:
+    """The names of the exception's classes, its own first (how errors are told apart whatever the Click)."""
+    return tuple(cls.__name__ for cls in type(exc).__mro__) if exc is not None else ()
+
+
 class Outcome(Value):
-    """How the command ended: `exit_code` is what the shell sees."""
+    """How the command ended.
 
-    __slots__ = ("exit_code", "exception", "duration_ms")
+    `exit_code` is the status the shell sees, after the CLI's own `main()` mapped
+    it (Typer's Ctrl-C is 130, Click's 1).  `duration_ms` runs from the start of
+    argument parsing (the root's context being made) to the exit, on every path;
+    for a command run with `ctx.invoke` inside another, from its call to its
+    return.  `status` is one of `STATUSES`: `help` for a run that showed help
+    (`--help` anywhere, or a bare group, whatever the Click version), never an
+    error.  `error_type` names the exception the same way on every Click version.
+    """
 
-    def __init__(self, exit_code: int, exception: Optional[BaseException], duration_ms: float) -> None:
+    __slots__ = ("exit_code", "exception", "duration_ms", "help")
+
+    def __init__(self, exit_code: int, exception: Optional[BaseException], duration_ms: float,
+                 help: bool = False) -> None:
         self.exit_code = exit_code
         self.exception = exception
         self.duration_ms = duration_ms
+        self.help = help  # the run showed help rather than run a command
 
     @property
     def status(self) -> str:
         """A coarse, catalogue-safe word for how it ended."""
-        import click
-
+        if self.help:
+            return "help"
         if self.exit_code == 0:
             return "success"
-        if isinstance(self.exception, click.UsageError):
+        names = class_names(self.exception)
+        if "UsageError" in names:
             return "usage_error"
-        if isinstance(self.exception, (click.Abort, KeyboardInterrupt)):
+        if "Abort" in names or "KeyboardInterrupt" in names:
             return "aborted"
         return "error"
+
+    @property
+    def error_type(self) -> Optional[str]:
+        """The exception's class name, normalised: one name for each of Click's usage errors on every Click
+        version (Click before 8.2 raises a plain `UsageError` for an unknown command: `NoSuchCommand`)."""
+        return error_type(self.exception)
+
+
+def error_type(exception: Optional[BaseException]) -> Optional[str]:
+    if exception is None:
+        return None
+    tagged = getattr(exception, "_hooked_error_type", None)
+    if isinstance(tagged, str):
+        return tagged
+    names = class_names(exception)
+    for name in names:
+        if name in USAGE_ERRORS:
+            return name
+    return names[0]
 
 
 class _Current(threading.local):
@@ -158,7 +201,7 @@ def _add_values(found: set[str], value: Any) -> None:
         return
     if isinstance(value, os.PathLike):
         value = os.fspath(value)
-    elif hasattr(value, "name") and hasattr(value, "read"):  # click.File
+    elif hasattr(value, "name") and hasattr(value, "read"):  # an open file (click.File)
         value = value.name
     text = str(value)
     if text:
@@ -167,8 +210,6 @@ def _add_values(found: set[str], value: Any) -> None:
 
 def words_of(chain: Iterable[click.Context], argv: Iterable[str]) -> tuple[frozenset[str], frozenset[str]]:
     """(what the user supplied, the CLI's own words) for a command's contexts."""
-    import click  # only for a plugin that asks (`invocation.typed`)
-
     contexts = list(chain)
     own: set[str] = set()
     for ctx in contexts:
@@ -177,7 +218,7 @@ def words_of(chain: Iterable[click.Context], argv: Iterable[str]) -> tuple[froze
             own.add(command.name)
         own.update(getattr(command, "commands", {}))
         for param in command.params:
-            if isinstance(param, click.Option):
+            if getattr(param, "param_type_name", None) == "option":  # click's or Typer's own
                 own.update(param.opts)
                 own.update(param.secondary_opts)
     typed: set[str] = set()

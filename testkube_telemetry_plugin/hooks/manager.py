@@ -30,7 +30,7 @@ import pluggy
 from .. import _fs
 from .._values import Value
 from . import specs
-from .host import declared_name
+from .host import Host, declared_name
 
 
 def _describe(exc: BaseException) -> str:
@@ -48,13 +48,33 @@ def _not_a_hook(namespace: object, name: str) -> bool:
     return not callable(value) and not isinstance(value, (classmethod, staticmethod))
 
 
-class IsolatingPluginManager(pluggy.PluginManager):
-    """`pluggy.PluginManager` for the contract's hooks, with each plugin isolated."""
+def aliases(host: Host) -> dict[str, str]:
+    """What an implementation marked with the library's `hookimpl` may be named -> the host's hook name.
 
-    def __init__(self, on_failure: Callable[[str], None]) -> None:
-        super().__init__(specs.PROJECT_NAME)
-        self.add_hookspecs(specs)
+    `testkube_post_command` and `post_command` both reach a host's post hook, whatever it calls it.
+    """
+    found = {}
+    for hook, name in zip(specs.HOOKS, host.hook_names):
+        for alias in (specs.PREFIX + hook, hook):
+            if alias != name:
+                found[alias] = name
+    return found
+
+
+class IsolatingPluginManager(pluggy.PluginManager):
+    """`pluggy.PluginManager` for one host's hooks, with each plugin isolated.
+
+    The specs are the host's (its pluggy project, its hook names); implementations
+    marked with the library's own `hookimpl` are taken too, under the reference
+    names or the neutral ones (`aliases`).
+    """
+
+    def __init__(self, on_failure: Callable[[str], None], host: Optional[Host] = None) -> None:
+        project, prefix = (host.project, host.hook_prefix) if host is not None else (specs.PROJECT_NAME, specs.PREFIX)
+        super().__init__(project)
+        self.add_hookspecs(specs.make_hookspecs(project, prefix))
         self._on_failure = on_failure
+        self._aliases = aliases(host) if host is not None else {}
 
     # pluggy looks at every name a plugin module holds, dunders included, on every
     # command (pluggy 1.7 with `inspect.getattr_static`, which is slow).  A value in
@@ -64,7 +84,21 @@ class IsolatingPluginManager(pluggy.PluginManager):
     def parse_hookimpl_opts(self, plugin: Any, name: str) -> Any:
         if _not_a_hook(plugin, name):
             return None
-        return super().parse_hookimpl_opts(plugin, name)
+        opts = super().parse_hookimpl_opts(plugin, name)
+        if not self._aliases:
+            return opts
+        generic = opts if self.project_name == specs.PROJECT_NAME else None
+        if opts is None:
+            own = self.project_name
+            setattr(self, "project_name", specs.PROJECT_NAME)  # noqa: B010 - pluggy's own lookup, for our marker
+            try:
+                generic = super().parse_hookimpl_opts(plugin, name)
+            finally:
+                setattr(self, "project_name", own)  # noqa: B010
+        if generic is None:
+            return opts
+        target = self._aliases.get(generic.get("specname") or name)
+        return {**generic, "specname": target} if target is not None else opts
 
     def parse_hookspec_opts(self, module_or_class: Any, name: str) -> Any:
         if _not_a_hook(module_or_class, name):
@@ -154,6 +188,15 @@ def scan(group: str) -> list[PluginEntry]:
     """The slow, authoritative scan; the first distribution on sys.path wins."""
     import importlib.metadata
 
+    if sys.version_info >= (3, 10):
+        # Selecting by group reads only the matching distributions' metadata (it dedupes by the
+        # folder's name, first on sys.path winning): a few ms, where reading every one costs tens.
+        found_here = []
+        for entry_point in importlib.metadata.entry_points(group=group):
+            dist = entry_point.dist
+            found_here.append(PluginEntry(entry_point.name, entry_point.value, (dist.metadata["Name"] or "") if dist
+                                          else "", dist.version if dist else ""))
+        return sorted(found_here, key=lambda entry: entry.name)
     seen: set[str] = set()
     found: list[PluginEntry] = []
     for dist in importlib.metadata.distributions():
@@ -206,9 +249,9 @@ def _write(place: tuple[str, str], path: str, key: str, entries: list[PluginEntr
         pass  # a read-only or untrusted folder only costs speed
 
 
-def discover(group: str, place: Optional[tuple[str, str]]) -> list[PluginEntry]:
+def discover(group: str, place: Optional[tuple[str, str]], write: bool = True) -> list[PluginEntry]:
     """Entry points of `group`, from the cache in `place` (a folder to trust, the cache's folder in it)
-    when nothing that matters changed."""
+    when nothing that matters changed; with `write` False (under an opt-out) a stale cache is not renewed."""
     key = cache_key(group)
     path = _slot(os.path.join(*place), group, key) if place is not None else None
     if path is not None and place is not None:
@@ -221,9 +264,41 @@ def discover(group: str, place: Optional[tuple[str, str]]) -> list[PluginEntry]:
         if cached is not None:
             return cached
     entries = scan(group)
-    if path is not None and place is not None:
+    if path is not None and place is not None and write:
         _write(place, path, key, entries)
     return entries
+
+
+def attach(manager: pluggy.PluginManager, host: Host) -> frozenset[str]:
+    """Add the contract's specs to a host's own plugin manager (llm's, datasette's); returns those it had.
+
+    A spec the manager already has (llm, datasette and sqlite-utils all have
+    `register_commands(cli)`) must take the same arguments; it is *shared*: the
+    host calls it itself, and the library never calls it.
+    """
+    import inspect
+
+    if manager.project_name != host.project:
+        raise ValueError(f"the manager is pluggy project {manager.project_name!r}, the host's is {host.project!r}: "
+                         f"declare Host(..., project={manager.project_name!r})")
+    hookspecs = specs.make_hookspecs(host.project, host.hook_prefix)
+    shared, missing = set(), {}
+    for name in host.hook_names:
+        wanted = tuple(inspect.signature(getattr(hookspecs, name)).parameters)
+        spec = getattr(getattr(manager.hook, name, None), "spec", None)
+        if spec is None:
+            missing[name] = getattr(hookspecs, name)
+        elif getattr(spec.function, "_hooked_attached", False):
+            continue  # added by an earlier attach: still the library's to call
+        elif tuple(spec.argnames) == wanted:
+            shared.add(name)
+        else:
+            raise ValueError(f"{manager.project_name}'s {name}{tuple(spec.argnames)} is not the contract's {wanted}")
+    for function in missing.values():
+        function._hooked_attached = True
+    if missing:
+        manager.add_hookspecs(type("attached_hookspecs", (), missing))
+    return frozenset(shared)
 
 
 def declared_entry(plugin: Any) -> PluginEntry:

@@ -11,7 +11,7 @@ needs of the app comes through the `Host`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence, Union
 
 from .._values import Value
 from .._version import __version__
@@ -37,6 +37,17 @@ class Telemetry(Value):
     job starts with a fresh home: "collect" (no notice, no install event, one
     id shared by every job of a repository, as Astro does) or "off" (nothing
     from CI, as Flutter does).
+
+    Where users reach the telemetry commands is the host's choice:
+    `flag` (default ``--telemetry``) makes them ``<cli> --telemetry status``,
+    claimed only as the first word of a command line (so a single-command CLI
+    keeps its arguments, and a default command keeps what it receives; None:
+    no such form); `root_commands=True` adds `<cli> telemetry ...` and the
+    verb-first forms (`<cli> disable telemetry`) to a root group, each only
+    where the host has no command of that name.  `events` are the host's own
+    command events (catalogue `Event`s, or a ``"module:attribute"`` path to
+    them, imported when a command is recorded); without them a host gets the
+    general events only (usage, error, heartbeat, install, opt-out).
     """
 
     plugin_name = PLUGIN_NAME
@@ -44,7 +55,7 @@ class Telemetry(Value):
     plugin_distribution = "testkube-telemetry-plugin"
     plugin_version = __version__
 
-    __slots__ = ("product", "consent", "notice", "ci", "collectors")
+    __slots__ = ("product", "consent", "notice", "ci", "collectors", "flag", "root_commands", "events")
 
     def __init__(
         self,
@@ -52,6 +63,10 @@ class Telemetry(Value):
         consent: str = "opt-out",  # or "opt-in": off until the user enables it
         notice: Optional[str] = None,  # the whole first-run notice, if the product wants its own words
         ci: str = "collect",  # or "off": nothing is collected in CI
+        *,
+        flag: Optional[str] = "--telemetry",
+        root_commands: bool = False,
+        events: Union[str, Sequence[Any]] = (),
         **collectors: str,
     ) -> None:
         if consent not in CONSENT_MODES:
@@ -61,11 +76,20 @@ class Telemetry(Value):
         for key, value in collectors.items():
             if not isinstance(value, str):
                 raise TypeError(f"Telemetry({key}=...) must be a string")
+        if flag is not None and not (flag.startswith("--") and len(flag) > 2):
+            raise ValueError(f"Telemetry(flag=...) must be a long option such as '--telemetry', not {flag!r}")
         self.product = product
         self.consent = consent
         self.notice = notice
         self.ci = ci
         self.collectors: dict[str, str] = dict(collectors)
+        self.flag = flag
+        self.root_commands = root_commands
+        self.events = events if isinstance(events, str) else tuple(events)
+
+    def opt_out_variables(self, host: Host) -> tuple[str, ...]:
+        """The variables that switch telemetry off; under them the host writes nothing at all."""
+        return ("DO_NOT_TRACK", host.env("TELEMETRY_DISABLED"))
 
 
 def declared(host: Host) -> Telemetry:
@@ -79,9 +103,19 @@ def product(host: Host) -> str:
     return declared(host).product or host.display_name
 
 
+def command_form(host: Host, verb: str) -> str:
+    """How users run telemetry command `verb` in this host: ``testkube disable telemetry`` where the host
+    asked for the root-level forms, else ``cookiecutter --telemetry disable``."""
+    declaration = declared(host)
+    name = host.display_name
+    if declaration.root_commands or declaration.flag is None:
+        return f"{name} {verb} telemetry" if verb in ("enable", "disable", "status") else f"{name} telemetry {verb}"
+    return f"{name} {declaration.flag} {verb}"
+
+
 def hint(host: Host) -> str:
-    """How to opt out, in this host's words."""
-    return f"{host.display_name} disable telemetry"
+    """How to opt out, in this host's words (the form that works in this CLI)."""
+    return command_form(host, "disable")
 
 
 def disabling_env(host: Host, env: Mapping[str, str]) -> Optional[str]:
@@ -90,7 +124,7 @@ def disabling_env(host: Host, env: Mapping[str, str]) -> Optional[str]:
     Any value but a clear "no" counts: `DO_NOT_TRACK=maybe` means off, since a
     person who typed it meant something, and privacy wins the doubt.
     """
-    for name in ("DO_NOT_TRACK", host.env("TELEMETRY_DISABLED")):
+    for name in declared(host).opt_out_variables(host):
         if env_flag(env.get(name)) is not False:
             return name
     return None

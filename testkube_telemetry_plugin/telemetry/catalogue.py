@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, Union
 
 from .._values import Value
+from ..hooks.invocation import STATUSES as OUTCOME_STATUSES
 from .events import event_name, new_event
 
 if TYPE_CHECKING:
@@ -182,8 +183,8 @@ def _given(name: str, clean: Callable[[Any, Keyed], Any], doc: str) -> Prop:
 STEPS = Prop("steps", (Fact("steps"),), _count, "number of steps (a count)")
 TEMPLATES = Prop("templates", (Fact("templates"),), _count, "number of templates used (a count)")
 DURATION = Prop("duration_ms", (FromOutcome("duration_ms"),), _duration, "how long the run took")
-STATUSES = ("success", "error", "usage_error", "aborted")
-STATUS = Prop("status", (FromOutcome("status"),), _one_of(*STATUSES), "success, error, usage_error or aborted")
+STATUSES = OUTCOME_STATUSES  # what `Outcome.status` can be
+STATUS = Prop("status", (FromOutcome("status"),), _one_of(*STATUSES), "success, error, usage_error, aborted or help")
 CLUSTER_ID = Prop("cluster_id", (Fact("cluster_id"),), _keyed_hash,
                   "the cluster's id, hashed with this install's key (64 hex)")
 TEST_TYPE_PROP = Prop("test_type", (Fact("test_type"), Option(("--type", "-t"))), _test_type,
@@ -200,6 +201,7 @@ TEST_SOURCE = Prop(
     "git, file, uri or string; never the value",
 )
 
+# Testkube's own command events: the reference host declares them (`Telemetry(events=...)` in cli.py).
 COMMAND_EVENTS: tuple[Event, ...] = (
     Event("testkube_cli_create_test", (("create", "test"),), (TEST_TYPE_PROP, TEST_SOURCE), "a test was created"),
     Event("testkube_cli_create_testsuite", (("create", "testsuite"),), (STEPS,), "a test suite was created"),
@@ -255,12 +257,14 @@ HEARTBEAT = Event("testkube-heartbeat", (), (
 COMMAND = Event("testkube_cli_command", (), (
     COMMAND_PATH,
     EXIT_CODE,
-    _given("status", _one_of(*STATUSES), "success, error, usage_error or aborted"),
-    _given("duration_ms", _duration, "how long the command took"),
+    _given("status", _one_of(*STATUSES),
+           "success, error, usage_error, aborted, or help (--help anywhere, or a bare group: nothing ran)"),
+    _given("duration_ms", _duration, "from the start of argument parsing to the exit"),
 ), "every command")
 ERROR = Event("testkube_cli_error", (), (
     _given("command", _text(200), "the command path without argument values"),
-    _given("error_type", _text(100), "the exception's class name"),
+    _given("error_type", _text(100),
+           "the exception's class name, the same on every Click version (NoSuchCommand for an unknown command)"),
     EXIT_CODE,
     _given("message", _text(200),
            "the error in the CLI's own words, everything else replaced (at most 200 characters)"),
@@ -308,8 +312,36 @@ def _no_key(value: str) -> str:
     raise ValueError("this event carries an identifier to hash, but no key was given")
 
 
-def rule_for(path: tuple[str, ...]) -> Optional[Event]:
-    for rule in COMMAND_EVENTS:
+def domain_events(host: Host) -> tuple[Event, ...]:
+    """The host's own command events, as its `Telemetry(events=...)` declares them (none by default).
+
+    Testkube's (`COMMAND_EVENTS`: `create test`, `run testworkflow`, `init`, ...)
+    belong to the reference host, which declares them; another host gets the
+    general events only, or the rules it declares.
+    """
+    from . import declared
+
+    events = declared(host).events
+    if isinstance(events, str):
+        cached = _LOADED.get(events)
+        if cached is None:
+            import importlib
+
+            module, _, attribute = events.partition(":")
+            loaded: Any = importlib.import_module(module)
+            for part in filter(None, attribute.split(".")):
+                loaded = getattr(loaded, part)
+            cached = _LOADED[events] = tuple(loaded)
+        events = cached
+    return tuple(event for event in events if isinstance(event, Event))
+
+
+_LOADED: dict[str, tuple[Event, ...]] = {}
+
+
+def rule_for(path: tuple[str, ...], host: Host) -> Optional[Event]:
+    """The host's own event for command `path` (without the program name), if it declares one."""
+    for rule in domain_events(host):
         if path in rule.paths:
             return rule
     return None

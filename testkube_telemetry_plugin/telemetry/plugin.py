@@ -22,10 +22,10 @@ if TYPE_CHECKING:
 
 
 @hookimpl
-def testkube_register_commands(cli: click.Group) -> None:
+def testkube_register_commands(cli: click.Command) -> None:
     from .commands import register
 
-    register(cli)  # groups only: their commands are built when one is used
+    register(cli)  # in the forms the host chose; built only when one is used
 
 
 @hookimpl

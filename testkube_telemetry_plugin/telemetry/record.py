@@ -35,7 +35,7 @@ import click
 
 from .. import _fs
 from ..hooks.host import env_flag
-from . import catalogue, declared, hint, product
+from . import catalogue, command_form, declared, hint, product
 from . import state as state_module
 from .catalogue import HEARTBEAT_COUNTS, Keyed
 from .events import base_properties, ci_provider, new_record, segment_message
@@ -126,7 +126,7 @@ def record_command(invocation: Invocation, outcome: Outcome) -> None:
             return
         if _announced_for is not invocation:  # no pre-command hook ran (a usage error, --help)
             notify_if_due(settings)
-        rule = catalogue.rule_for(invocation.subcommand)
+        rule = catalogue.rule_for(invocation.subcommand, host)
         keyed = catalogue.needs_key(rule, invocation.facts)
         record(settings, lambda base, key: command_events(invocation, outcome, rule, base, key), keyed)
     except Exception as exc:
@@ -134,31 +134,40 @@ def record_command(invocation: Invocation, outcome: Outcome) -> None:
 
 
 def error_details(invocation: Invocation, exception: Optional[BaseException]) -> tuple[str, str]:
-    """(error_type, message) with nothing the user typed in the message."""
+    """(error_type, message) with nothing the user typed in the message.
+
+    The type is named the same way on every Click version (and Typer's bundled
+    copy): `NoSuchCommand` for an unknown command, whatever class raised it.
+    """
     if exception is None:
         return "Exit", ""
+    from ..hooks.invocation import class_names, error_type
     from . import scrub
 
-    error_type = type(exception).__name__
-    if isinstance(exception, (SystemExit, click.exceptions.Exit, click.Abort, KeyboardInterrupt)):
-        return error_type, ""
-    if isinstance(exception, click.UsageError):
-        return error_type, scrub.usage_error_message(exception, invocation.typed, invocation.own_words)
-    text = exception.format_message() if isinstance(exception, click.ClickException) else str(exception)
-    return error_type, scrub.scrub(text, invocation.typed, invocation.own_words)
+    names = class_names(exception)
+    kind = error_type(exception) or names[0]
+    if {"SystemExit", "Exit", "Abort", "KeyboardInterrupt"} & set(names):
+        return kind, ""
+    if "UsageError" in names:
+        return kind, scrub.usage_error_message(exception, invocation.typed, invocation.own_words)  # type: ignore[arg-type]
+    text = exception.format_message() if "ClickException" in names else str(exception)  # type: ignore[attr-defined]
+    return kind, scrub.scrub(text, invocation.typed, invocation.own_words)
 
 
 def command_events(invocation: Invocation, outcome: Outcome, rule: Optional[catalogue.Event],
                    base: Mapping[str, Any], keyed: Keyed) -> list[dict[str, Any]]:
-    """The catalogue's events for one finished command: usage, the command's own, the error."""
+    """The catalogue's events for one finished command: usage, the command's own, the error.
+
+    A run that showed help (`status` help) ran nothing: no command event of its own, no error.
+    """
     host = invocation.host
     command = " ".join(invocation.subcommand) or "(none)"
     found = [catalogue.build(host, catalogue.COMMAND, base, {
         "command": command, "exit_code": outcome.exit_code, "status": outcome.status,
         "duration_ms": outcome.duration_ms})]
-    if rule is not None and outcome.status != "usage_error":
+    if rule is not None and outcome.status not in ("usage_error", "help"):
         found.append(catalogue.build(host, rule, base, keyed=keyed, invocation=invocation, outcome=outcome))
-    if outcome.exit_code != 0:
+    if outcome.exit_code != 0 and outcome.status != "help":
         error_type, message = error_details(invocation, outcome.exception)
         found.append(catalogue.build(host, catalogue.ERROR, base, {
             "command": command, "error_type": error_type, "exit_code": outcome.exit_code, "message": message}))
@@ -295,11 +304,10 @@ def notice_text(host: Host) -> str:
     own = declared(host).notice
     if own:
         return own
-    name = host.display_name
     return (
         f"{product(host)} collects anonymous usage data (which commands run, how long they take,\n"
         "errors with personal data removed) to improve the CLI. It never includes argument\n"
-        f"values, paths, names or secrets; `{name} telemetry show` shows exactly what is sent.\n"
+        f"values, paths, names or secrets; `{command_form(host, 'show')}` shows exactly what is sent.\n"
         f"Opt out with `{hint(host)}` or DO_NOT_TRACK=1. Nothing is sent before this\n"
         "notice has been shown on a terminal; there, it is shown once."
     )

@@ -12,8 +12,10 @@ from typing import TYPE_CHECKING, Optional
 
 import click
 
+from ...hooks.adoption import add_flag_command, root_of
 from ...hooks.host import Host
 from ...hooks.invocation import current_invocation
+from .. import declared
 
 if TYPE_CHECKING:
     from ..settings import Settings
@@ -69,32 +71,36 @@ def build_commands(bound: Host) -> list[click.Command]:
             heartbeat.heartbeat_command(settings, bound)]
 
 
-def register(cli: click.Group, host: Optional[Host] = None) -> None:
-    """Add `telemetry` and the verb-first forms, next to what the host already has."""
-    bound = host or getattr(cli, "host", None) or Host(cli.name or "cli")
-    cli.add_command(_TelemetryCommands("telemetry", bound, None, "Anonymous usage telemetry: see and control it."))
+def register(cli: click.Command, host: Optional[Host] = None) -> None:
+    """Make the telemetry commands reachable in the host's chosen forms, never in place of its own commands.
+
+    `<cli> --telemetry ...` (the declaration's `flag`) is claimed as the first
+    word only; the root-level `telemetry` group and verb-first forms are added
+    only for a host that asked for them (`root_commands=True`), only to a
+    Click group, and only under names the host does not use.
+    """
+    bound = host or root_of(cli).host
+    declaration = declared(bound)
+    if declaration.flag is not None:
+        # A host that declares the flag itself keeps it (ValueError, shown in debug mode):
+        # it chooses another with Telemetry(flag=...).
+        add_flag_command(cli, declaration.flag,
+                         _TelemetryCommands("telemetry", bound, None, "Anonymous usage telemetry: see and control it."))
+    if not declaration.root_commands or not isinstance(cli, click.Group):
+        return
+    taken = _names(cli)
+    if "telemetry" not in taken:
+        cli.add_command(_TelemetryCommands("telemetry", bound, None, "Anonymous usage telemetry: see and control it."))
     for verb, help_text in VERB_HELP.items():
-        existing = cli.commands.get(verb)
-        if existing is None:
+        if verb not in taken:
             cli.add_command(_TelemetryCommands(verb, bound, verb, help_text))
-        elif isinstance(existing, click.Group) and "telemetry" not in existing.commands:
-            forms = _TelemetryCommands(verb, bound, verb, help_text)
-            existing.add_command(_LazyVerb(forms))
-        # A host command of that name that is not a group is left alone.
 
 
-class _LazyVerb(click.Command):
-    """`telemetry` inside a host's own verb group: its real command is built when it runs."""
-
-    def __init__(self, forms: _TelemetryCommands) -> None:
-        super().__init__("telemetry", help="Telemetry (see `telemetry --help`).")
-        self._forms = forms
-
-    def _real(self, ctx: click.Context) -> click.Command:
-        command = self._forms.get_command(ctx, "telemetry")
-        assert command is not None
-        return command
-
-    def make_context(self, info_name: Optional[str], args: list[str], parent: Optional[click.Context] = None,
-                     **extra: object) -> click.Context:
-        return self._real(parent or click.Context(self)).make_context(info_name, args, parent, **extra)
+def _names(cli: click.Group) -> set[str]:
+    """Every command name the host has, lazily loaded ones included."""
+    names = set(cli.commands)
+    try:
+        names.update(cli.list_commands(click.Context(cli, info_name=cli.name)))
+    except Exception:  # noqa: BLE001 - a group that cannot list without a real context: its dict is all we know
+        pass
+    return names

@@ -16,7 +16,7 @@ from typing import Any, Callable, Optional
 
 import click
 
-from .. import disabling_env
+from .. import command_form, disabling_env
 from ..config import ConfigError, edit_table, ensure_anonymous_id, new_file_header, write_choice
 from ..opt_out import purge_after_opt_out, send_opt_out
 from ..record import mark_informed
@@ -74,7 +74,7 @@ def enable_command(settings_of: Callable[[], Settings]) -> click.Command:
         variable = disabling_env(host, os.environ)
         if variable is not None:  # it would stay off: writing `enabled = true` now would surprise them later
             say(f"Telemetry stays off: {before.decision.reason}. Nothing was written; unset {variable}, "
-                       f"then run `{host.display_name} enable telemetry` again.")
+                       f"then run `{command_form(host, 'enable')}` again.")
             return
         if project:
             path = find_project_file(before.paths.project_file_name)
@@ -98,7 +98,7 @@ def enable_command(settings_of: Callable[[], Settings]) -> click.Command:
         if not after.enabled:
             say(f"Telemetry stays off: {after.decision.reason}.")
         elif not project:
-            say(f"Telemetry is on. Thank you! `{host.display_name} telemetry show` lists what is sent.")
+            say(f"Telemetry is on. Thank you! `{command_form(host, 'show')}` lists what is sent.")
 
     return enable
 

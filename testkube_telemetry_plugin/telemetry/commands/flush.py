@@ -15,6 +15,7 @@ from typing import Callable, Optional
 
 import click
 
+from .. import command_form
 from ..collectors import collectors_for
 from ..scheduler import claim_delivery, release_delivery
 from ..settings import Settings
@@ -43,8 +44,8 @@ def flush_now(settings: Settings, timeout_s: float) -> int:
         return 0
     if not settings.may_send and not _inform_now(settings):
         click.echo(f"{total} pending event{'s' if total != 1 else ''} wait until the notice has been shown on a "
-                   f"terminal (run `{settings.host.display_name} telemetry flush` there, or `"
-                   f"{settings.host.display_name} enable telemetry`); nothing was sent.", err=True)
+                   f"terminal (run `{command_form(settings.host, 'flush')}` there, or `"
+                   f"{command_form(settings.host, 'enable')}`); nothing was sent.", err=True)
         return 1
     started = time.monotonic()
     deadline = started + timeout_s

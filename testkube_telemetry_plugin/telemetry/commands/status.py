@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import click
 
 from .. import collectors as registry
-from .. import hint
+from .. import command_form, hint
 from .. import state as state_module
 from ..collectors import collectors_for
 from ..events import BadRecord, segment_message
@@ -30,6 +30,9 @@ INFORMED = {
     "config": "`enabled = true` in your config",
     "notice": "you have seen the notice on a terminal (or run `enable telemetry`)",
 }
+
+if TYPE_CHECKING:
+    from ...hooks.host import Host
 
 
 def _when(epoch: float) -> Optional[str]:
@@ -92,11 +95,12 @@ def how_to_configure(env_prefix: str) -> str:
     return "; or ".join(ways)
 
 
-def render_status(data: dict[str, Any], host_name: str, opt_out_hint: str, env_prefix: str = "TESTKUBE") -> str:
+def render_status(data: dict[str, Any], host: Host, opt_out_hint: str) -> str:
     lines = [f"Telemetry is {'on' if data['enabled'] else 'off'}: {data['reason']}."]
     if data["enabled"] and data["informed_by"] is None:
-        lines.append(f"Nothing is sent yet: the notice has not been shown on a terminal. Run any `{host_name}` "
-                     f"command in a terminal (or `{host_name} enable telemetry`); until then events stay here.")
+        lines.append(f"Nothing is sent yet: the notice has not been shown on a terminal. Run any "
+                     f"`{host.display_name}` command in a terminal (or `{command_form(host, 'enable')}`); "
+                     "until then events stay here.")
     elif data["enabled"]:
         lines.append(f"Events may be sent: {INFORMED.get(data['informed_by'], data['informed_by'])}.")
     lines += [
@@ -106,8 +110,8 @@ def render_status(data: dict[str, Any], host_name: str, opt_out_hint: str, env_p
         f"Consent mode: {data['consent']}; delivery: {data['delivery']}",
     ]
     if not data["collectors"]:
-        lines.append(f"Collectors: none configured; events stay on this machine (`{host_name} telemetry show`). "
-                     f"To send them, set {how_to_configure(env_prefix)}.")
+        lines.append(f"Collectors: none configured; events stay on this machine (`{command_form(host, 'show')}`). "
+                     f"To send them, set {how_to_configure(host.env_prefix)}.")
     for name, info in data["collectors"].items():
         secrets = ", ".join(f"{key[:-len('_set')].replace('_', ' ')} {'set' if value else 'not set'}"
                             for key, value in info.items() if key.endswith("_set"))
@@ -124,24 +128,24 @@ def render_status(data: dict[str, Any], host_name: str, opt_out_hint: str, env_p
     lines.append(f"Pending events: {data['pending_events']}")
     lines += [f"Problem: {problem}" for problem in data["problems"]]
     lines.append(f"Turn it off with `{opt_out_hint}` (or DO_NOT_TRACK=1)." if data["enabled"]
-                 else _turn_on_hint(data["decided_by"], host_name, data.get("off_by_problem", False)))
+                 else _turn_on_hint(data["decided_by"], host, data.get("off_by_problem", False)))
     return "\n".join(lines)
 
 
-def _turn_on_hint(decided_by: str, host_name: str, problem: bool = False) -> str:
+def _turn_on_hint(decided_by: str, host: Host, problem: bool = False) -> str:
     """What turns it on from where it was turned off: `enable` alone cannot undo a project file or a variable."""
     if problem and decided_by in ("user", "project"):
-        return (f"It stays off until that file is fixed (`{host_name} disable telemetry` repairs it and "
+        return (f"It stays off until that file is fixed (`{command_form(host, 'disable')}` repairs it and "
                 "keeps it off).")
     if decided_by == "ci":
         return "It stays off in CI runs: the CLI collects nothing there."
     if decided_by == "project":
-        return f"Turn it on for this project with `{host_name} enable telemetry --project`."
+        return f"Turn it on for this project with `{command_form(host, 'enable')} --project`."
     if decided_by == "env":
         return "Turn it on by unsetting that variable."
     if decided_by == "home":
         return "It stays off until the folder is fixed."
-    return f"Turn it on with `{host_name} enable telemetry`."
+    return f"Turn it on with `{command_form(host, 'enable')}`."
 
 
 def show_data(settings: Settings) -> dict[str, Any]:
@@ -170,8 +174,7 @@ def status_command(settings_of: Callable[[], Settings]) -> click.Command:
         if as_json:
             click.echo(json.dumps(data, indent=2))  # ASCII: bytes that are not UTF-8 are escaped
         else:
-            click.echo(printable(render_status(data, current.host.display_name, hint(current.host),
-                                               current.host.env_prefix)))
+            click.echo(printable(render_status(data, current.host, hint(current.host))))
 
     return status
 
