@@ -4,7 +4,8 @@ Three floors, imports flowing one way (see docs/architecture.md): `hooks/`, a
 library for any Click CLI; `telemetry/`, the telemetry plugin; and the
 reference `testkube` app (`cli.py`).  This module only names the public
 parts, lazily: every command of a host CLI imports it, and a plugin that only
-needs `hookimpl` must not pay for the group, the plugin or the app.
+needs `hookimpl` must not pay for the group, the plugin or the app (nor the
+detached flusher, a process of its own, for pluggy).
 """
 
 from __future__ import annotations
@@ -12,9 +13,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
-from .hooks.host import Host
-from .hooks.invocation import Invocation, Outcome, current_invocation
-from .hooks.specs import hookimpl
 
 __all__ = [
     "HookedGroup",
@@ -33,6 +31,9 @@ __all__ = [
 if TYPE_CHECKING:
     from .hooks.adoption import adopt, adopt_function
     from .hooks.group import HookedGroup
+    from .hooks.host import Host
+    from .hooks.invocation import Invocation, Outcome, current_invocation
+    from .hooks.specs import hookimpl
     from .telemetry import Telemetry
     from .telemetry.heartbeat import send_heartbeat
 
@@ -42,6 +43,18 @@ def __getattr__(name: str) -> Any:
         from .hooks import adoption
 
         return getattr(adoption, name)
+    if name == "hookimpl":
+        from .hooks.specs import hookimpl
+
+        return hookimpl
+    if name == "Host":
+        from .hooks.host import Host
+
+        return Host
+    if name in ("Invocation", "Outcome", "current_invocation"):
+        from .hooks import invocation
+
+        return getattr(invocation, name)
     if name == "HookedGroup":
         from .hooks.group import HookedGroup
 

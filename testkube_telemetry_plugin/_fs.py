@@ -280,16 +280,31 @@ def write_atomic(path: str, data: bytes, durable: bool = True, mode: int = 0o600
         raise
 
 
-def append(path: str, data: bytes, limit: int = 16 * 1024 * 1024, durable: bool = False) -> int:
+def append(path: str, data: bytes, limit: int = 16 * 1024 * 1024, durable: bool = False,
+           whole_lines: bool = False) -> int:
     """Append `data` (synced, if `durable`); returns the file's size afterwards.
 
     A file with other names (hard links) is not written through: it is
     replaced, by a rename, with a file of its own holding its bytes and `data`.
+    With `whole_lines`, `data` starts on a line of its own even if the file
+    ends with part of one (a write cut short), and a write that fails part-way
+    (a full disk) is taken back, so it leaves no torn line.
     """
-    fd = open_file(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, linked_ok=True)
+    fd = open_file(path, (os.O_RDWR if whole_lines else os.O_WRONLY) | os.O_APPEND | os.O_CREAT, linked_ok=True)
     try:
-        if os.fstat(fd).st_nlink == 1:
-            _write_all(fd, data)
+        st = os.fstat(fd)
+        if whole_lines and st.st_size and os.pread(fd, 1, st.st_size - 1) != b"\n":
+            data = b"\n" + data
+        if st.st_nlink == 1:
+            try:
+                _write_all(fd, data)
+            except OSError:
+                if whole_lines:
+                    try:
+                        os.ftruncate(fd, st.st_size)
+                    except OSError:
+                        pass
+                raise
             if durable:
                 os.fsync(fd)
             return os.fstat(fd).st_size
@@ -353,19 +368,44 @@ def _try_lock(fd: int) -> bool:
     return True
 
 
-def acquire(path: str, timeout_s: float = 0.0, writes: bool = False) -> Optional[int]:
+def _try_lock_shared(fd: int) -> bool:
+    if fcntl is None:  # Windows has no shared locks: one holder at a time
+        return _try_lock(fd)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True
+
+
+def _still_named(fd: int, path: str) -> bool:
+    """Whether `path` still names the file `fd` holds: a lock file replaced meanwhile (a `.count`
+    with other names is replaced rather than written through) must be locked anew."""
+    try:
+        held, named = os.fstat(fd), os.lstat(path)
+    except OSError:
+        return False
+    return (held.st_dev, held.st_ino) == (named.st_dev, named.st_ino)
+
+
+def acquire(path: str, timeout_s: float = 0.0, shared: bool = False) -> Optional[int]:
     """An open descriptor holding the lock, or None if another holder kept it.
 
-    Only a lock that also `writes` (the spool's running totals) refuses a
-    file with other names: a bare lock never changes its file's bytes.
+    A lock file may have other names (a hard-link snapshot of the home): a
+    bare lock never changes its bytes, and the one lock that holds data
+    (the spool's totals) replaces its file instead of writing through it.
+    `shared` holders exclude only exclusive ones.
     """
-    fd = open_file(path, os.O_RDWR | os.O_CREAT, linked_ok=not writes)
     deadline = time.monotonic() + timeout_s
     while True:
-        if _try_lock(fd):
-            return fd
+        fd = open_file(path, os.O_RDWR | os.O_CREAT, linked_ok=True)
+        if (_try_lock_shared(fd) if shared else _try_lock(fd)):
+            if _still_named(fd, path):
+                return fd
+            os.close(fd)  # replaced since it was opened: lock what the name holds now
+            continue
+        os.close(fd)
         if time.monotonic() >= deadline:
-            os.close(fd)
             return None
         time.sleep(0.02)
 
@@ -387,9 +427,9 @@ def is_held(path: str) -> bool:
 
 
 @contextmanager
-def locked(path: str, timeout_s: float = 5.0, writes: bool = False) -> Iterator[int]:
+def locked(path: str, timeout_s: float = 5.0) -> Iterator[int]:
     """Hold the lock for the block; raises TimeoutError if it cannot be had."""
-    fd = acquire(path, timeout_s, writes)
+    fd = acquire(path, timeout_s)
     if fd is None:
         raise TimeoutError(f"{path} is locked by another process")
     try:

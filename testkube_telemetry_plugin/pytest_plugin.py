@@ -263,7 +263,7 @@ def pytest_configure(config: pytest.Config) -> None:
     home = tempfile.mkdtemp(prefix="adopted-home-")
     _HOMES.append(home)
     # Delivery off for the whole session: what would be sent stays spooled in `home`.
-    scheduler.after_spool = lambda settings: None
+    scheduler.after_spool = lambda settings, totals: None
     scheduler.start_flusher = lambda *args, **kwargs: False
     scheduler.deliver_inline = lambda *args, **kwargs: False
     for spec in specs:

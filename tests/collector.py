@@ -16,10 +16,12 @@ class Collector:
     """Answers 200 unless told otherwise by `plan(...)`.
 
     Behaviours: ("status", code[, headers]), ("close",), ("stall", seconds),
-    ("hold",) which blocks until `release()`.
+    ("hold",) which blocks until `release()`, ("slow", seconds) which answers 200 that much later.
+    `default` is the behaviour once the plan is used up.  Each request records when it arrived.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, default: tuple[Any, ...] = ("status", 200)) -> None:
+        self.default = default
         self.requests: list[dict[str, Any]] = []
         self._plan: deque[tuple[Any, ...]] = deque()
         self._lock = threading.Lock()
@@ -37,11 +39,12 @@ class Collector:
 
             def do_POST(self) -> None:  # noqa: N802
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                arrived_at = time.time()
                 raw_size = len(body)
                 if self.headers.get("Content-Encoding") == "gzip":
                     body = gzip.decompress(body)
                 with collector._lock:
-                    behaviour = collector._plan.popleft() if collector._plan else ("status", 200)
+                    behaviour = collector._plan.popleft() if collector._plan else collector.default
                 record = {
                     "path": urlsplit(self.path).path,
                     "query": parse_qs(urlsplit(self.path).query),
@@ -50,6 +53,7 @@ class Collector:
                     "size": raw_size,
                     "json_size": len(body),
                     "behaviour": behaviour,
+                    "arrived_at": arrived_at,
                 }
                 kind = behaviour[0]
                 if kind == "close":
@@ -64,6 +68,9 @@ class Collector:
                 if kind == "hold":
                     collector.holding.set()
                     collector.released.wait(30)
+                    behaviour = ("status", 200)
+                if kind == "slow":
+                    time.sleep(behaviour[1])
                     behaviour = ("status", 200)
                 code = behaviour[1]
                 headers = behaviour[2] if len(behaviour) > 2 else {}

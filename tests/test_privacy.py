@@ -12,8 +12,6 @@ import importlib
 import json
 import os
 import re
-import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -249,22 +247,6 @@ def test_after_disable_an_opted_out_process_reads_no_telemetry_file(cli, runner,
     assert runner.invoke(cli, ["ends", "ok"]).stdout == "ok 1\n"
     touched = [p for p in opened if p.startswith(str(isolated)) and not p.endswith(".entry-points")]
     assert touched == []
-
-
-def test_the_opt_out_event_arrives_while_a_flusher_lingers(site, collector, isolated, monkeypatch) -> None:
-    monkeypatch.setenv("TESTKUBE_TELEMETRY_DELIVERY", "background")
-    assert run_testkube("ends", "ok").returncode == 0
-    assert collector.wait_for(lambda: "testkube_cli_command" in collector.events())
-    lock = isolated / "telemetry" / "flusher.lock"
-    held = subprocess.run(["flock", "-n", str(lock), "true"]).returncode != 0 if shutil.which("flock") else True
-    assert held, "the flusher should still be lingering, holding its lock"
-    result = run_testkube("disable", "telemetry")
-    assert result.returncode == 0, result.stderr
-    assert collector.wait_for(lambda: collector.events()[-1:] == ["testkube_cli_telemetry_disabled"], 10)
-    time.sleep(0.5)
-    assert collector.events().count("testkube_cli_telemetry_disabled") == 1
-    assert collector.events()[-1] == "testkube_cli_telemetry_disabled"  # and nothing after it
-    assert collector.wait_for(lambda: not (isolated / "telemetry").exists(), 10)
 
 
 def test_an_unconfirmed_opt_out_goes_to_a_flusher_that_clears_up_after_its_try(site, collector, isolated) -> None:

@@ -275,7 +275,8 @@ def test_opt_in_never_asks_in_ci_and_stays_off(isolated, cli, runner, monkeypatc
 # --- commands ----------------------------------------------------------------------
 STATUS_KEYS = {
     "enabled", "decided_by", "reason", "off_by_problem", "may_send", "informed_by", "ci", "anonymous_id",
-    "config_file", "project_file", "consent", "delivery", "collectors", "pending_events", "not_sent", "problems",
+    "config_file", "project_file", "consent", "delivery", "collectors", "pending_events", "next_delivery", "not_sent",
+    "problems",
 }
 
 
@@ -292,7 +293,7 @@ def test_status_json_schema(isolated, cli, runner, monkeypatch) -> None:
     assert data["config_file"] == str(isolated / "config.toml")
     segment, ga = data["collectors"]["segment"], data["collectors"]["ga4"]
     assert segment["write_key_set"] is True and segment["pending_events"] == 3 and segment["failures"] == 1
-    assert segment["last_error"].startswith("network error") and segment["next_retry_at"]
+    assert segment["last_error"] == "connection refused" and segment["next_retry_at"]  # the cause, named
     assert ga["url"] == "https://www.google-analytics.com/mp/collect" and ga["measurement_id"] == "G-TEST"
     assert ga["api_secret_set"] is True and ga["problem"] is None
     assert data["pending_events"] == 3

@@ -8,8 +8,10 @@ journal is rewritten whole, one line per live pair, when a delivery opens it
 (so a `.acks` it cannot write stops the delivery before anything is sent that
 could not be acknowledged) and whenever it has grown past `COMPACT_BYTES`.
 
-A line that is not three fields ending in a count is ignored, so a torn line
-costs a record sent twice, never one skipped.  The JSON object that versions
+A line that does not start with three fields, the third a count, is ignored,
+so a torn line costs a record sent twice, never one skipped.  Fields after the
+third (a later version's) are ignored, not the line; this version writes
+exactly three, which is all that earlier versions sharing the home read.  The JSON object that versions
 before the journal wrote is still read, once, and rewritten as a journal.
 """
 
@@ -59,7 +61,7 @@ def parse(data: bytes) -> Acks:
     acks: Acks = {}
     for line in data.split(b"\n")[:-1]:  # what follows the last newline is a line still being written
         fields = line.split(b"\t")
-        if len(fields) != 3 or not fields[2].isdigit() or len(fields[2]) > MAX_COUNT_DIGITS:
+        if len(fields) < 3 or not fields[2].isdigit() or len(fields[2]) > MAX_COUNT_DIGITS:
             continue
         try:
             _note(acks, fields[0].decode("utf-8"), fields[1].decode("utf-8"), int(fields[2]))
@@ -93,6 +95,7 @@ class Journal:
         self.live = live  # the files on disk: what they do not name is gone, and forgotten here
         self.acks = {file: done for file, done in read(path).items() if file in live}
         self._appended = 0  # bytes since the last compaction
+        self.swept = False  # whether an acknowledgement has looked at every file since it was opened
         self._compact()
 
     def _compact(self) -> None:

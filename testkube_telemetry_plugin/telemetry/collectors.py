@@ -12,7 +12,7 @@ registry, so a collector added here is delivered to, shown and retried like
 the others.
 
 Commands import this module to learn whether any collector is wanted (a
-classmethod on the settings' values): what a request needs (gzip, urllib3's
+classmethod on the settings' values): what a request needs (gzip, the URL
 parser) is imported only when one is built.
 """
 
@@ -164,49 +164,40 @@ def masked_url(url: str) -> str:
     return shown if len(shown) <= MAX_SHOWN_URL else shown[:MAX_SHOWN_URL - 3] + "..."
 
 
-def _is_loopback(host: str) -> bool:
-    import ipaddress
-
-    host = host.strip("[]")
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def checked_url(url: str) -> tuple[Optional[str], Optional[str]]:
     """(the URL to connect to, None) or (None, why it may not be used).
 
-    Decided by the parser that connects: `requests` hands URLs to urllib3's
-    `parse_url`; checking them with another parser (`urllib.parse`) let
-    `http://192.0.2.2:80\\@127.0.0.1` pass a "loopback only" check and connect
-    elsewhere.  So: parse once with urllib3, refuse anything ambiguous
-    (backslashes, user info, whitespace, control characters), and connect to
-    the URL rebuilt from the parsed parts.
+    Decided on what the connection uses: `delivery.http.split_url` is the one
+    parser, and `post` connects to the host and port it returns (a second
+    parser once let `http://192.0.2.2:80\\@127.0.0.1` pass a "loopback only"
+    check and connect elsewhere).  Anything ambiguous is refused: backslashes,
+    user info, whitespace, control characters, a host that is not plain
+    ASCII (IDNA would map `１２７．０．０．１` to an address the check never saw).
+    Plain http is accepted here only for a loopback address or `localhost`,
+    and `post` allows it only if the address it connects to is a loopback one.
     """
-    from urllib3.exceptions import LocationParseError
-    from urllib3.util import parse_url
+    from .delivery.http import is_loopback, split_url
 
     shown = masked_url(url)
     if not url:
         return None, "no URL is set"
     if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 or ch in "\\@" for ch in url):
         return None, f"{shown!r} has a space, backslash, @ or control character; refused"
+    if not url.isascii():
+        return None, f"{shown!r} is not plain ASCII (write a host name in its xn-- form); refused"
     try:
-        parsed = parse_url(url)
-    except (LocationParseError, ValueError):
+        target = split_url(url)
+    except ValueError:
         return None, f"{shown!r} is not a valid URL"
-    if parsed.scheme not in ("http", "https") or not parsed.host:
+    if target.scheme not in ("http", "https") or not target.host:
         return None, f"{shown!r} is not an http(s) URL"
-    if parsed.host.startswith(("*", ".")):  # requests refuses these labels when it sends
+    if target.host.startswith(("*", ".")) or ".." in target.host or "%" in target.host:
         return None, f"{shown!r} is not a valid host name"
-    if parsed.auth or parsed.fragment:
+    if target.userinfo or target.fragment:
         return None, f"{shown!r} has user info or a fragment; refused"
-    if parsed.scheme == "http" and not _is_loopback(parsed.host):
+    if target.scheme == "http" and not (target.host == "localhost" or is_loopback(target.host)):
         return None, f"{shown!r} uses plain http; only https is allowed (or http to this machine)"
-    return parsed.url, None
+    return url, None
 
 
 def _compressed(data: bytes) -> tuple[bytes, dict[str, str]]:
@@ -241,7 +232,7 @@ class Segment(Collector):
         if write_key:
             import base64
 
-            # Built here, in UTF-8: requests encodes Basic auth as latin-1 and fails on anything else.
+            # In UTF-8, as Segment's libraries send it (latin-1 would fail on anything else).
             token = base64.b64encode(write_key.encode("utf-8") + b":").decode("ascii")
             headers["Authorization"] = f"Basic {token}"
         return body, headers, list(messages)

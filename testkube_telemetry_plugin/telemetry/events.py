@@ -193,25 +193,75 @@ def parse_lines(texts: list[bytes]) -> list[Any]:
 
 
 _SCALARS = (str, int, float, bool)
+_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+_RFC3339: Any = None
+
+
+def valid_timestamp(text: str) -> Optional[str]:
+    """An RFC 3339 time as `iso_timestamp` writes it (UTC, milliseconds), or None if it is not one.
+
+    Ours pass as they are; another version's (other fractions, an offset) are
+    converted; anything else (a date that does not exist, a wrong shape) is None.
+    """
+    global _RFC3339
+    if _RFC3339 is None:
+        import re
+
+        _RFC3339 = re.compile(r"(\d{4})-(\d\d)-(\d\d)[Tt](\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?"
+                              r"(?:([Zz])|([+-])(\d\d):(\d\d))")
+    found = _RFC3339.fullmatch(text) if text.isascii() else None
+    if found is None:
+        return None
+    year, month, day, hour, minute, second = (int(part) for part in found.groups()[:6])
+    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+    if not (1970 <= year <= 9999 and 1 <= month <= 12 and 1 <= day <= _DAYS[month - 1] + (month == 2 and leap)
+            and hour < 24 and minute < 60 and second < 61):
+        return None
+    if found.group(8) and len(text) == 24 and text[10] == "T" and text[23] == "Z" and second < 60:
+        return text  # ours, as written
+    offset = 0
+    if found.group(9):
+        offset = (int(found.group(10)) * 60 + int(found.group(11))) * 60 * (1 if found.group(9) == "+" else -1)
+    import calendar
+
+    seconds = calendar.timegm((year, month, day, hour, minute, min(second, 59), 0, 0, 0)) - offset
+    millis = int((found.group(7) or "0")[:3].ljust(3, "0"))
+    if not 0 <= seconds <= 253402300799:
+        return None
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{millis:03d}Z"
 
 
 def checked_record(value: Any) -> dict[str, Any]:
-    """The record, checked for the shape delivery relies on (plain loops: it runs per event sent)."""
+    """The record as this version sends it, or BadRecord.
+
+    What delivery relies on is checked (plain loops: it runs per event sent);
+    what a later version added is left out, never a reason to drop the record:
+    other fields of the record or of an event, and properties that are not a
+    plain value.  A timestamp is converted to ours, and one that is not a time
+    makes the record bad.
+    """
     if type(value) is not dict or type(value.get("events")) is not list:
         raise BadRecord("not a record")
     for key in ("host", "host_version", "anonymousId"):
         if type(value.get(key, "")) is not str:
             raise BadRecord("a record of the wrong shape")
+    events = []
     for event in value["events"]:
         if type(event) is not dict or type(event.get("properties")) is not dict:
             raise BadRecord("an event of the wrong shape")
         for key in ("event", "messageId", "timestamp"):
             if type(event.get(key)) is not str:
                 raise BadRecord("an event of the wrong shape")
-        for item in event["properties"].values():
-            if not isinstance(item, _SCALARS) or item != item:  # NaN is not valid JSON to a collector
-                raise BadRecord("a property that is not a plain value")
-    return value
+        timestamp = valid_timestamp(event["timestamp"])
+        if timestamp is None:
+            raise BadRecord("an event whose timestamp is not a time")
+        properties = {key: item for key, item in event["properties"].items()
+                      if isinstance(item, _SCALARS) and item == item}  # NaN is not valid JSON to a collector
+        events.append({"event": event["event"], "messageId": event["messageId"], "timestamp": timestamp,
+                       "properties": properties})
+    record = {key: value[key] for key in ("v", "host", "host_version", "anonymousId") if key in value}
+    record["events"] = events
+    return record
 
 
 def segment_message(record: Mapping[str, Any], event: Mapping[str, Any], anonymous_id: str) -> dict[str, Any]:

@@ -4,8 +4,8 @@ It answers "is telemetry on?" from the settings (the user's config read
 through its summary), turns the command into catalogue events (usage, the
 command's own, the error), adds the install event (with a new id) and the
 day's heartbeat when due, writes one record, and makes sure a flusher will
-deliver it.  The network is never touched here, except with `delivery =
-inline`, and then within a hard deadline.
+deliver it when a delivery is due (scheduler.py).  The network is never
+touched here, except with `delivery = inline`, and then within a hard deadline.
 
 It also shows what a user must see: the first-run notice and, for opt-in
 hosts, the one-time question (only to a person at a terminal outside CI, with
@@ -243,7 +243,7 @@ def record(settings: Settings, make_events: MakeEvents, need_salt: bool = False)
     if settings.has_collector:
         from .scheduler import after_spool
 
-        after_spool(settings)
+        after_spool(settings, spool.totals)
 
 
 def _spool_with_heartbeat(settings: Settings, spool: Spool, base: Mapping[str, Any], created: bool,

@@ -32,7 +32,7 @@ from ..hooks.host import Host, env_flag
 from . import collectors, declared, disabling_env
 from .events import ci_provider, ci_repository
 
-DEFAULT_DEADLINE_S = 2.0
+DEFAULT_DEADLINE_S = 0.5  # inline delivery: what a command may spend on the network, at most
 SUMMARY_FILE = "config-summary"
 INFORMED_MARKER = "informed"  # in the telemetry folder: the user has been told (the notice on a terminal, `enable`)
 _SUMMARY_FORMAT = "summary-2"
@@ -484,6 +484,11 @@ def user_summary(paths: Paths) -> ConfigFile:
     except OSError:
         pass  # a read-only home only costs speed
     return ConfigFile(config.path, config.exists, table, config.problem, partial=True)
+
+
+def config_stamp(paths: Paths) -> Optional[str]:
+    """What changes whenever the user's config file does (inode, size, times); None if it is missing."""
+    return _stat_key(paths.config)
 
 
 def forget_summary(paths: Paths) -> None:

@@ -4,7 +4,9 @@
 (for the next heartbeat) and each collector's delivery status.  Whatever the
 file holds, `load` returns a valid `State` (a broken file is reset and
 counted).  Two tiny marker files mirror what every command needs, the
-heartbeat day and the earliest retry time, so a command reads no JSON.
+heartbeat day and the back-off (until when every collector asked for a
+pause, and when the first failing one may be tried again), so a command
+reads no JSON.
 
 `sent.jsonl` is a capped local log of what was sent, exactly as sent (as
 Dart's tool keeps one): `telemetry show` reads it, so users can audit every
@@ -178,8 +180,10 @@ def updating(paths: Paths) -> Iterator[StateEdit]:
         if after.heartbeat_day != before.heartbeat_day:
             _fs.write_atomic(os.path.join(folder, DAY_MARKER), after.heartbeat_day.encode(), durable=False)
         if after.collectors != before.collectors:
-            earliest = min((status.next_attempt for status in after.collectors.values()), default=0.0)
-            _fs.write_atomic(os.path.join(folder, RETRY_MARKER), repr(earliest).encode(), durable=False)
+            statuses = after.collectors.values()
+            paused = min((status.next_attempt for status in statuses), default=0.0)
+            failing = min((status.next_attempt for status in statuses if status.failures), default=0.0)
+            _fs.write_atomic(os.path.join(folder, RETRY_MARKER), f"{paused!r} {failing!r}".encode(), durable=False)
 
 
 def heartbeat_day(paths: Paths) -> Optional[str]:
@@ -190,15 +194,36 @@ def heartbeat_day(paths: Paths) -> Optional[str]:
         return None
 
 
-def retry_at(paths: Paths) -> float:
-    """The earliest time any collector may be tried, bounded by the longest back-off."""
+def _markers(paths: Paths) -> tuple[float, float]:
+    """(every collector paused until, the first failing one due at), each bounded; 0 for none.
+
+    Earlier versions wrote one number, the first; it serves as both.
+    """
     try:
-        value = float(_fs.read_bytes(os.path.join(paths.existing("telemetry"), RETRY_MARKER), 64))
+        parts = _fs.read_bytes(os.path.join(paths.existing("telemetry"), RETRY_MARKER), 64).split()
+        values = [float(part) for part in parts[:2]]
     except (OSError, ValueError):
-        return 0.0
-    if value != value:  # NaN
-        return 0.0
-    return bounded(value, time.time())
+        return 0.0, 0.0
+    if not values:
+        return 0.0, 0.0
+    now = time.time()
+    paused, failing = values[0], values[-1]
+    return tuple(bounded(value, now) if value == value else 0.0 for value in (paused, failing))  # type: ignore[return-value]
+
+
+def all_paused_until(paths: Paths) -> float:
+    """Until when every collector asked for a pause (nothing is started before), bounded by the longest back-off."""
+    return _markers(paths)[0]
+
+
+def retry_due_at(paths: Paths) -> float:
+    """When the first collector that failed may be tried again; 0 if none is failing."""
+    return _markers(paths)[1]
+
+
+def retry_at(paths: Paths) -> float:
+    """The earliest time any collector may be tried (every one paused until then)."""
+    return all_paused_until(paths)
 
 
 def without_counts(state: State, reported: dict[str, int]) -> State:

@@ -1,9 +1,14 @@
 """`telemetry flush`: deliver now, in the foreground, and never leave the user guessing.
 
 Delivery runs in a worker thread while this one watches the clock: within a
-second the user is told which collector we are waiting for, a terminal shows
-progress, and at `--timeout` the command ends (the worker is abandoned; what
-it had not sent stays spooled), however slowly the collector answers.
+second the user is told which collector we are waiting for, and a terminal
+shows progress.  Every request has the time left as its deadline (covering
+connecting and the whole answer), so at `--timeout` the worker has stopped,
+however slowly the collector answers: the failure is recorded and backed
+off, and what was not confirmed stays spooled.  It never waits for a
+background flusher that has nothing to send (a flusher holds the lock only
+while it sends), and never for the scheduler's batching: everything pending
+goes now.
 """
 
 from __future__ import annotations
@@ -15,34 +20,32 @@ from typing import Callable, Optional
 
 import click
 
-from .. import command_form
+from .. import command_form, scheduler
 from ..collectors import collectors_for
-from ..scheduler import claim_delivery, release_delivery
 from ..settings import Settings
 from ..spool import Spool
 
 ATTEMPTS = 3
 SAY_WAITING_AFTER_S = 0.5  # the README promises "within a second" of the command starting
+DEADLINE_MARGIN_S = 0.05  # the last request's deadline ends this much before --timeout, to say how it went
 
 
 def flush_now(settings: Settings, timeout_s: float) -> int:
     """Exit code: 0 when everything pending was delivered, 1 otherwise."""
-    if not settings.enabled:
-        click.echo(f"Telemetry is off ({settings.decision.reason}); nothing is sent.")
-        return 0
-    if settings.debug:
-        click.echo("Telemetry debug mode is on: events are printed, never sent.")
+    reason = scheduler.blocked(settings)
+    if reason is not None and reason != scheduler.NOT_INFORMED:
+        click.echo(reason)
         return 0
     collectors = collectors_for(settings.collectors)
     spool = Spool(settings.paths)
-    total = sum(sum(e.events for e in spool.pending_for(collector.name)) for collector in collectors)
-    if not collectors:
-        click.echo("No collector is configured: events stay on this machine.")
-        return 0
+    entries = spool.entries()
+    acked = spool.acked()
+    total = sum(sum(e.events for e in spool.pending_for(collector.name, entries=entries, acked=acked))
+                for collector in collectors)
     if total == 0:
         click.echo("Nothing to send.")
         return 0
-    if not settings.may_send and not _inform_now(settings):
+    if reason == scheduler.NOT_INFORMED and not _inform_now(settings):
         click.echo(f"{total} pending event{'s' if total != 1 else ''} wait until the notice has been shown on a "
                    f"terminal (run `{command_form(settings.host, 'flush')}` there, or `"
                    f"{command_form(settings.host, 'enable')}`); nothing was sent.", err=True)
@@ -50,17 +53,17 @@ def flush_now(settings: Settings, timeout_s: float) -> int:
     started = time.monotonic()
     deadline = started + timeout_s
     try:
-        fd = claim_delivery(settings.paths, min(0.5, timeout_s))  # then say what it waits for
-        if fd is None:
+        fd = scheduler.claim_delivery(settings.paths, min(0.5, timeout_s))  # then say what it waits for
+        if fd is None:  # a flusher sends only while it holds the lock: this waits for its last request
             click.echo("Waiting for the background flusher to finish...", err=True)
-            fd = claim_delivery(settings.paths, max(0.0, deadline - time.monotonic()))
+            fd = scheduler.claim_delivery(settings.paths, max(0.0, deadline - time.monotonic()))
     except OSError as exc:  # a lock file we refuse to use (a link, a folder): one sentence, no traceback
         click.echo(f"Cannot deliver: {exc}", err=True)
         return 1
     if fd is None:
         click.echo(f"A background flusher is still delivering after {timeout_s:g} s; try again later.", err=True)
         return 1
-    from ..delivery.loop import Report, deliver  # requests: only when there is something to send
+    from ..delivery.loop import Report, deliver  # the HTTP stack: only when there is something to send
 
     outcome: list[Report] = []
     failure: list[str] = []
@@ -68,12 +71,12 @@ def flush_now(settings: Settings, timeout_s: float) -> int:
 
     def work() -> None:
         try:
-            outcome.append(deliver(settings, deadline, respect_backoff=False, attempts=ATTEMPTS,
-                                   on_progress=progress.advance))
+            outcome.append(deliver(settings, deadline - DEADLINE_MARGIN_S, respect_backoff=False,
+                                   attempts=ATTEMPTS, on_progress=progress.advance))
         except Exception as exc:  # a file of ours we cannot use; an escaping exception prints a traceback
             failure.append(str(exc) if isinstance(exc, OSError) else f"{type(exc).__name__}: {exc}")
         finally:
-            release_delivery(fd)
+            scheduler.release_delivery(fd)
 
     worker = threading.Thread(target=work, name="telemetry-flush", daemon=True)
     worker.start()
@@ -85,18 +88,25 @@ def flush_now(settings: Settings, timeout_s: float) -> int:
         progress.show()
         worker.join(max(0.0, min(0.2, deadline - time.monotonic())))  # ends at the deadline, not after
     progress.done()
+    scheduler.after_delivery(settings)
     if failure:
         click.echo(f"Delivery stopped: {failure[0]}; what was not confirmed stays spooled.", err=True)
         return 1
+    gave_up = (f"Gave up after {timeout_s:g} s: the collector did not finish answering; "
+               "what was not confirmed stays spooled.")
     if not outcome:
-        click.echo(f"Gave up after {timeout_s:g} s: the collector did not finish answering; "
-                   "what was not confirmed stays spooled.", err=True)
+        click.echo(gave_up, err=True)
         return 1
-    for name, result in outcome[0].collectors.items():
+    report = outcome[0]
+    for name, result in report.collectors.items():
         click.echo(f"{name}: {result.sent} sent, {result.kept} kept for retry, {result.dropped} dropped")
         for error in dict.fromkeys(result.errors):
             click.echo(f"  {error}", err=True)
-    return 0 if outcome[0].complete else 1
+    if report.stopped:
+        click.echo(f"Stopped: {report.stopped}.", err=True)
+    elif not report.complete and time.monotonic() >= deadline - 2 * DEADLINE_MARGIN_S:
+        click.echo(gave_up, err=True)
+    return 0 if report.complete else 1
 
 
 def _inform_now(settings: Settings) -> bool:

@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 import click
 
 from .. import collectors as registry
-from .. import command_form, hint
+from .. import command_form, hint, scheduler
 from .. import state as state_module
 from ..collectors import collectors_for
 from ..events import BadRecord, segment_message
 from ..settings import Settings, printable
-from ..spool import Spool
+from ..spool import Entry, Spool
 
 INFORMED = {
     "ci": "a CI run: collected without a notice, under one id shared by every job of the repository",
@@ -39,9 +39,10 @@ def _when(epoch: float) -> Optional[str]:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch)) if epoch else None
 
 
-def collectors(settings: Settings, spool: Spool) -> dict[str, dict[str, Any]]:
+def collectors(settings: Settings, spool: Spool, entries: list[Entry]) -> dict[str, dict[str, Any]]:
     trusted = settings.home_issue is None  # nothing is read through a folder we do not trust
     current = state_module.load(settings.paths) if trusted else state_module.State()
+    acked = spool.acked() if trusted else {}
     now = time.time()
     found = {}
     for collector in collectors_for(settings.collectors):
@@ -51,7 +52,8 @@ def collectors(settings: Settings, spool: Spool) -> dict[str, dict[str, Any]]:
             **collector.describe(),
             "missing": [settings.host.env("TELEMETRY_" + key.upper())
                         for key in collector.missing(settings.collectors)],
-            "pending_events": sum(entry.events for entry in spool.pending_for(collector.name)) if trusted else 0,
+            "pending_events": sum(entry.events for entry in spool.pending_for(collector.name, entries=entries,
+                                                                               acked=acked)),
             "failures": status.failures,
             "last_error": status.last_error or None,
             "last_error_at": _when(status.last_error_at),
@@ -67,6 +69,8 @@ def status_data(settings: Settings) -> dict[str, Any]:
     trusted = settings.home_issue is None
     counters = state_module.load(settings.paths).counters if trusted else {}
     informed_by = settings.informed_by if settings.enabled else None
+    entries = spool.entries() if trusted else []
+    pending = sum(entry.events for entry in entries)
     return {
         "enabled": settings.enabled,
         "decided_by": settings.decision.source,
@@ -80,8 +84,9 @@ def status_data(settings: Settings) -> dict[str, Any]:
         "project_file": settings.project.path if settings.project else None,
         "consent": settings.consent,
         "delivery": "debug (printed, not sent)" if settings.debug else settings.delivery,
-        "collectors": collectors(settings, spool),
-        "pending_events": sum(entry.events for entry in spool.entries()) if trusted else 0,
+        "collectors": collectors(settings, spool, entries),
+        "pending_events": pending,
+        "next_delivery": next_delivery(settings, spool, pending) if trusted else None,
         "not_sent": {name: count for name, count in counters.items() if count},
         "problems": [p for p in (settings.user.problem, settings.project.problem if settings.project else None,
                                  *settings.warnings) if p],
@@ -93,6 +98,30 @@ def how_to_configure(env_prefix: str) -> str:
     ways = [" and ".join(f"{env_prefix}_TELEMETRY_{key.upper()}" for key in (cls.settings[0], *cls.credentials))
             for cls in registry.REGISTRY.values()]
     return "; or ".join(ways)
+
+
+def next_delivery(settings: Settings, spool: Spool, pending: int) -> Optional[dict[str, Any]]:
+    """When pending events leave the machine (scheduler.next_delivery), with times as text; None while
+    nothing may be sent (off, no collector, the notice not yet seen: said elsewhere in `status`)."""
+    if scheduler.blocked(settings) is not None:
+        return None
+    _, size, since, base = spool.counts()
+    found = scheduler.next_delivery(settings, (pending, size, since, min(base, pending)))
+    found["due_at"] = _when(found["due_at"]) if found["due_at"] is not None else None
+    return found
+
+
+def _next_line(info: dict[str, Any], host: Host) -> str:
+    flush = f"`{command_form(host, 'flush')}` sends everything now"
+    if info["due_at"] is None:
+        return f"Next delivery: nothing is waiting; {info['policy']} delivery (see docs/delivery.md)."
+    if info["policy"] != "batched":
+        when = "with the next command" if info["due_now"] else f"with the first command after {info['due_at']}"
+        return f"Next delivery: {when} ({info['policy']}); {flush}."
+    if info["due_now"]:
+        return f"Next delivery: with the next command; {flush}."
+    return (f"Next delivery: with the first command after {info['due_at']}, or once {info['batch_events']} "
+            f"new events are pending ({info['new_events']} now); {flush}.")
 
 
 def render_status(data: dict[str, Any], host: Host, opt_out_hint: str) -> str:
@@ -126,6 +155,8 @@ def render_status(data: dict[str, Any], host: Host, opt_out_hint: str) -> str:
             line += f"; next try at {info['next_retry_at']}"
         lines.append(line)
     lines.append(f"Pending events: {data['pending_events']}")
+    if data["next_delivery"] is not None and data["pending_events"]:
+        lines.append(_next_line(data["next_delivery"], host))
     lines += [f"Problem: {problem}" for problem in data["problems"]]
     lines.append(f"Turn it off with `{opt_out_hint}` (or DO_NOT_TRACK=1)." if data["enabled"]
                  else _turn_on_hint(data["decided_by"], host, data.get("off_by_problem", False)))

@@ -7,7 +7,14 @@ collector's status.
 Delivery is at-least-once: a flusher killed between a collector's answer and
 the acknowledgement sends that one batch again (Segment de-duplicates by
 `messageId`; GA4 does not).  Only the flusher, `flush`, inline delivery and
-`disable` import this module: it pulls in `requests`.
+`disable` import this module.
+
+Each request is one step under the opt-out barrier (`scheduler.sending`):
+check that telemetry is still on under the same anonymous id, send,
+acknowledge, then let go.  `disable` and `reset` change the config first and
+then take the barrier alone, so a request either ended before they went on,
+or finds the change and stops: nothing carrying the old id is sent after they
+return, and nothing it sent is logged after they deleted the log.
 """
 
 from __future__ import annotations
@@ -16,18 +23,15 @@ import time
 from collections import deque
 from typing import Any, Callable, NamedTuple, Optional
 
+from .. import scheduler
 from .. import state as state_module
 from ..collectors import Collector, collectors_for
 from ..events import MAX_MESSAGE_BYTES, BadRecord, iso_timestamp, segment_message, to_json
-from ..settings import Paths, Settings
+from ..settings import Paths, Settings, config_stamp, load
 from ..spool import Entry, Spool
 from . import http
 
-CONNECT_TIMEOUT_S = 3.0
-READ_TIMEOUT_S = 10.0
-# Whoever runs delivery watches the deadline and abandons it there; a socket timeout
-# ending at the same instant would race that watcher and decide what the user is told.
-SOCKET_SLACK_S = 0.5
+REQUEST_TIMEOUT_S = scheduler.REQUEST_TIMEOUT_S
 
 
 class CollectorReport:
@@ -41,10 +45,11 @@ class CollectorReport:
 class Report:
     def __init__(self) -> None:
         self.collectors: dict[str, CollectorReport] = {}
+        self.stopped: Optional[str] = None  # why the run stopped before it was done (an opt-out meanwhile)
 
     @property
     def complete(self) -> bool:
-        return all(r.kept == 0 and r.dropped == 0 for r in self.collectors.values())
+        return self.stopped is None and all(r.kept == 0 and r.dropped == 0 for r in self.collectors.values())
 
 
 # A message is its event plus the context Segment wants: less than this many bytes more than the
@@ -132,30 +137,47 @@ def _next_batch(spool: Spool, collector: Collector, entries: deque[Entry], anony
 
 
 class _Run:
-    """One delivery run: the spool, the HTTP session and the limits every collector shares."""
+    """One delivery run: the spool, the identity it sends under and the limits every collector shares."""
 
-    def __init__(self, settings: Settings, deadline: float, attempts: int, still_enabled: Callable[[], bool],
-                 on_progress: Optional[Callable[[int], None]]) -> None:
+    def __init__(self, settings: Settings, deadline: float, attempts: int,
+                 on_progress: Optional[Callable[[int], None]], opt_out: bool) -> None:
         self.settings = settings
         self.paths = settings.paths
         self.spool = Spool(settings.paths)
         self.deadline = deadline
         self.attempts = attempts
-        self.still_enabled = still_enabled
         self.on_progress = on_progress
-        self.session = http.new_session()
+        self.opt_out = opt_out  # only the opt-out record (it carries its own id) is sent
+        self.stamp = config_stamp(settings.paths)
+        self.stopped: Optional[str] = None
         self.names: list[str] = []
+
+    def current(self) -> bool:
+        """Whether this run may still send (asked under the barrier): telemetry still on, same id."""
+        if self.stopped is None and not self.opt_out:
+            stamp = config_stamp(self.paths)
+            if stamp != self.stamp:
+                self.stamp = stamp
+                fresh = load(self.settings.host)
+                if not fresh.enabled or fresh.anonymous_id != self.settings.anonymous_id:
+                    self.stopped = "telemetry was turned off, or its id renewed, meanwhile"
+        return self.stopped is None
+
+    def own_id(self, entry: Entry) -> bool:
+        try:
+            return bool(self.spool.load(entry).get("anonymousId"))
+        except BadRecord:
+            return False
 
     def to(self, collector: Collector, pending: list[Entry], result: CollectorReport,
            logged: deque[tuple[str, Any]]) -> None:
-        """Send `pending` to `collector` in batches until done, out of time, or the collector fails."""
+        """Send `pending` to `collector` in batches until done, out of time, stopped, or the collector fails."""
         entries = deque(pending)
         self.spool.journal()  # an `.acks` that cannot be written stops this before anything is sent
         tries = 0
         noted = False
         while entries:
-            remaining = self.deadline - time.monotonic()
-            if remaining <= 0.05 or not self.still_enabled():
+            if self.deadline - time.monotonic() <= 0.05:
                 break
             batch = _next_batch(self.spool, collector, entries, self.settings.anonymous_id, self.paths)
             if batch is None:
@@ -168,36 +190,40 @@ class _Run:
                 continue
             body, headers, payloads = collector.request(batch.messages)
             assert collector.url is not None
-            try:
-                # The caller's deadline ends a foreground wait; the socket's own timeout
-                # only guards a delivery nobody waits for, so it may run a little past it.
-                answer = http.post(self.session, collector.url, body, headers,
-                              (min(CONNECT_TIMEOUT_S, remaining + SOCKET_SLACK_S),
-                               min(READ_TIMEOUT_S, remaining + SOCKET_SLACK_S)))
-                verdict, detail, wait = http.verdict(answer.status), f"HTTP {answer.status}", answer.retry_after
-            except http.TransportError as exc:
-                verdict, detail, wait = http.RETRY, str(exc), None
-            if verdict != http.RETRY:
-                self.spool.acknowledge(collector.name, batch.entries, self.names)
-                tries = 0
-                if verdict == http.DELIVERED:
-                    result.sent += len(batch.messages)
-                    result.dropped += batch.events - len(batch.messages)
-                    sent_at = iso_timestamp()
-                    logged.extend((sent_at, payload) for payload in payloads)
-                    if not noted:  # once per run: it clears the back-off and says when it last worked
-                        _note(self.paths, collector.name, None)
-                        noted = True
-                else:
-                    result.dropped += batch.events
-                    result.errors.append(f"{collector.name}: rejected ({detail}), dropped")
-                    state_module.add_count(self.paths, "dropped_rejected", batch.events)
-                if self.on_progress:
-                    self.on_progress(batch.events)
-                continue
-            tries += 1
-            retry_after_s = http.retry_after(wait)
-            delay = _note(self.paths, collector.name, detail, retry_after_s)
+            with scheduler.sending(self.paths) as allowed:
+                if not allowed:
+                    self.stopped = "telemetry is being turned off"
+                if not self.current():
+                    entries.extendleft(reversed(batch.entries))
+                    break
+                try:
+                    answer = http.post(collector.url, body, headers,
+                                       min(self.deadline, time.monotonic() + REQUEST_TIMEOUT_S))
+                    verdict, detail, wait = http.verdict(answer.status), f"HTTP {answer.status}", answer.retry_after
+                except http.TransportError as exc:
+                    verdict, detail, wait = http.RETRY, str(exc), None
+                if verdict != http.RETRY:
+                    self.spool.acknowledge(collector.name, batch.entries, self.names)
+                    tries = 0
+                    if verdict == http.DELIVERED:
+                        result.sent += len(batch.messages)
+                        result.dropped += batch.events - len(batch.messages)
+                        if not self.opt_out:  # the opt-out event's id is kept nowhere once it is sent
+                            sent_at = iso_timestamp()
+                            logged.extend((sent_at, payload) for payload in payloads)
+                        if not noted:  # once per run: it clears the back-off and says when it last worked
+                            _note(self.paths, collector.name, None)
+                            noted = True
+                    else:
+                        result.dropped += batch.events
+                        result.errors.append(f"{collector.name}: rejected ({detail}), dropped")
+                        state_module.add_count(self.paths, "dropped_rejected", batch.events)
+                    if self.on_progress:
+                        self.on_progress(batch.events)
+                    continue
+                tries += 1
+                retry_after_s = http.retry_after(wait)
+                delay = _note(self.paths, collector.name, detail, retry_after_s)
             # In the foreground someone is waiting: short pauses, Retry-After up to 5 s.
             pause = min(delay, 1.0) if retry_after_s is None else min(retry_after_s, 5.0)
             entries.extendleft(reversed(batch.entries))
@@ -208,6 +234,13 @@ class _Run:
             break
         result.kept += sum(e.events for e in entries)
 
+    def log(self, collector: str, logged: deque[tuple[str, Any]]) -> None:
+        """Keep what was sent in the sent log, unless an opt-out has deleted the log meanwhile."""
+        if logged:
+            with scheduler.sending(self.paths) as allowed:
+                if allowed and self.current():
+                    state_module.log_sent(self.paths, collector, logged)
+
 
 def deliver(
     settings: Settings,
@@ -215,39 +248,50 @@ def deliver(
     *,
     respect_backoff: bool = True,
     attempts: int = 1,
-    still_enabled: Callable[[], bool] = lambda: True,
     on_progress: Optional[Callable[[int], None]] = None,
+    opt_out: bool = False,
 ) -> Report:
     """Send what the spool holds until done or `deadline` (time.monotonic()).
 
     Only the holder of the flusher lock calls this: it closes `current` first,
-    so every record it sends lives in a closed spool file it can acknowledge by name.
+    so every record it sends lives in a closed spool file it can acknowledge by
+    name.  With `opt_out`, only records that carry their own id (the opt-out
+    event) are sent, whatever the settings say.
     """
-    run = _Run(settings, deadline, attempts, still_enabled, on_progress)
-    try:
-        run.spool.rotate()
-    except (OSError, TimeoutError):
-        pass  # nothing can be appended either: what is in closed files is still sent
+    run = _Run(settings, deadline, attempts, on_progress, opt_out)
     report = Report()
     collectors = collectors_for(settings.collectors)
     run.names = [collector.name for collector in collectors]
     try:
-        for collector in collectors:
-            result = report.collectors.setdefault(collector.name, CollectorReport())
-            entries = run.spool.pending_for(collector.name, include_current=False)
-            if collector.problem or collector.url is None:
-                result.kept += sum(e.events for e in entries)
-                result.errors.append(f"{collector.name}: {collector.problem}")
-                if entries:
-                    _note(run.paths, collector.name, collector.problem)
-            elif respect_backoff and state_module.load(run.settings.paths).retry_at(collector.name) > time.time():
-                result.kept += sum(e.events for e in entries)
-            else:
-                logged: deque[tuple[str, Any]] = deque(maxlen=state_module.KEEP_SENT)  # the log keeps the last few
-                try:
-                    run.to(collector, entries, result, logged)
-                finally:
-                    state_module.log_sent(run.settings.paths, collector.name, logged)
-    finally:
-        run.session.close()
+        run.spool.rotate()
+    except (OSError, TimeoutError):
+        pass  # nothing can be appended either: what is in closed files is still sent
+    try:
+        run.spool.join_newest(run.names)
+    except OSError:
+        pass  # `.acks` cannot be written: the first send below says so
+    entries = run.spool.entries(include_current=False)
+    for collector in collectors:
+        result = report.collectors.setdefault(collector.name, CollectorReport())
+        pending = [entry for entry in run.spool.pending_for(collector.name, entries=entries,
+                                                            acked=run.spool.current_acks())
+                   if run.spool.is_live(entry.file)]
+        if opt_out:
+            pending = [entry for entry in pending if run.own_id(entry)]
+        if collector.problem or collector.url is None:
+            result.kept += sum(e.events for e in pending)
+            result.errors.append(f"{collector.name}: {collector.problem}")
+            if pending:
+                _note(run.paths, collector.name, collector.problem)
+        elif respect_backoff and state_module.load(run.settings.paths).retry_at(collector.name) > time.time():
+            result.kept += sum(e.events for e in pending)
+        else:
+            logged: deque[tuple[str, Any]] = deque(maxlen=state_module.KEEP_SENT)  # the log keeps the last few
+            try:
+                run.to(collector, pending, result, logged)
+            finally:
+                run.log(collector.name, logged)
+    report.stopped = run.stopped
+    if not opt_out:
+        run.spool.settle()
     return report
