@@ -11,6 +11,7 @@ import time
 
 import pytest
 from conftest import (
+    DEAD_URL,
     ID,
     flusher_process,
     paths_at,
@@ -458,3 +459,77 @@ def test_a_collector_added_by_one_class_and_one_registration_is_delivered_to_sho
     assert {entry["sink"] for entry in shown["sent"]} == {"echo"} and len(shown["sent"]) == 3
     text = runner.invoke(cli, ["telemetry", "status"]).stdout
     assert f"echo: {collector.url}; 0 pending" in text
+
+
+# -- inline delivery (issue 18, section 7) and failures that name their cause ------------------------------
+def test_inline_delivery_to_a_collector_that_never_answers_is_a_failure_recorded_and_backed_off(
+        site, collector, isolated) -> None:
+    collector.plan(("hold",))  # accepts, never answers (for 30 s)
+    started = time.monotonic()
+    result = run_testkube("ends", "ok")  # inline, with the default deadline
+    took = time.monotonic() - started
+    try:
+        assert result.returncode == 0 and result.stdout == "ok 1\n"
+        assert took < 10, took  # its deadline and an interpreter's start, not the collector's 30 s
+        status = state_of(isolated).collectors["segment"]
+        assert status.failures == 1 and status.last_error.startswith("timeout") and status.next_attempt > time.time()
+        shown = run_testkube("telemetry", "status").stdout
+        assert "1 failure(s), last: timeout" in shown and "next try at" in shown
+        assert run_testkube("ends", "ok").returncode == 0
+        assert len(collector.requests) + collector.holding.is_set() == 1  # backing off: not tried again
+    finally:
+        collector.release()
+
+
+def test_inline_delivery_waits_for_a_flusher_that_is_sending_then_delivers_its_own(site, collector,
+                                                                                    isolated) -> None:
+    import threading
+
+    with_id(isolated)
+    spool_events(isolated, 3)
+    collector.plan(("hold",))
+    flusher = flusher_process()
+    assert collector.holding.wait(10)  # the flusher holds the lock, mid-request
+    threading.Timer(1.0, collector.release).start()
+    result = run_testkube("ends", "ok", env={"TESTKUBE_TELEMETRY_DEADLINE": "10"})
+    assert result.returncode == 0
+    ours = [m for m in collector.messages() if m["properties"].get("command") == "ends ok"]
+    assert len(ours) == 1  # delivered before the command exited, after the flusher let go
+    assert flusher.wait(30) == 0
+
+
+CAUSES = ["DNS", "refused", "TLS", "timeout", "HTTP status"]
+
+
+@pytest.mark.parametrize("cause", CAUSES)
+def test_a_failure_names_its_cause_in_flush_status_and_the_state(cause, isolated, collector, cli, runner,
+                                                                 monkeypatch) -> None:
+    import socket
+
+    url, expected = collector.url, ""
+    if cause == "DNS":
+        url, expected = "https://collector.invalid", "DNS: cannot resolve collector.invalid"
+
+        def no_such_name(host, port, *args, **kwargs):  # the public internet, mocked: no such name
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+        monkeypatch.setattr(socket, "getaddrinfo", no_such_name)
+    elif cause == "refused":
+        url, expected = DEAD_URL, "connection refused"
+    elif cause == "TLS":
+        url, expected = collector.url.replace("http://", "https://"), "TLS: "
+    elif cause == "timeout":
+        collector.plan(*[("stall", 5)] * 3)
+        expected = "timeout: no answer in"
+    else:
+        collector.plan(*[("status", 503)] * 3)
+        expected = "HTTP 503"
+    monkeypatch.setenv("TESTKUBE_TELEMETRY_SEGMENT_URL", url)
+    with_id(isolated)
+    spool_events(isolated, 2)
+    flushed = runner.invoke(cli, ["telemetry", "flush", "--timeout", "2"])
+    assert flushed.exit_code == 1
+    assert f"  segment: {expected}" in flushed.stderr, flushed.stderr
+    assert state_of(isolated).collectors["segment"].last_error.startswith(expected)
+    shown = runner.invoke(cli, ["telemetry", "status"]).stdout
+    assert f"last: {expected}" in shown, shown

@@ -31,11 +31,11 @@ def _started() -> float:
     except ValueError:
         return time.monotonic()
     now = time.monotonic()
-    return started if now - HARD_LIMIT_S <= started <= now else now
+    return started if now - 3600 <= started <= now else now
 
 
 def _arm_watchdog(started: float) -> None:
-    left = max(0.05, started + HARD_LIMIT_S - time.monotonic())
+    left = max(0.001, started + HARD_LIMIT_S - time.monotonic())  # already past it: at once
     try:
         import signal
 

@@ -249,8 +249,10 @@ def post(url: str, body: bytes, headers: dict[str, str], deadline: float) -> Ans
         response = connection.getresponse()
         try:
             response.read(MAX_ANSWER_BYTES)  # drained, never decoded: the status is what matters
+        except (TimeoutError, socket.timeout):
+            raise  # an answer still coming at the deadline is no answer: sent again later
         except (http.client.HTTPException, OSError):
-            pass  # a broken or endless body after a status line: the status stands
+            pass  # a broken body, or a connection closed after the status line: the status stands
         return Answer(response.status, response.getheader("Retry-After"))
     except TransportError:
         raise

@@ -1,0 +1,143 @@
+"""When events leave the machine (issue 22): batched in interactive use, at once in CI and for `flush`, never lost.
+
+A flusher costs a few commands' worth of CPU, so in interactive use one is
+started only once a batch of new events is pending or the oldest has waited
+long enough; these tests check that nothing is lost on the way, whichever
+delivery finally sends what waits, and that `status` says when that will be.
+"""
+
+from __future__ import annotations
+
+import calendar
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+
+import pytest
+from conftest import run_testkube, spool_of
+from test_hardening import wait_for_flusher
+
+from testkube_telemetry_plugin.telemetry.scheduler import BATCH_EVENTS, MAX_WAIT_S
+
+COMMAND = "testkube_cli_command"
+
+
+def pending(env: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    shown = run_testkube("telemetry", "show", "--json", env=env)
+    assert shown.returncode == 0, shown.stderr
+    return list(json.loads(shown.stdout)["pending"])
+
+
+def status(env: dict[str, str] | None = None) -> dict[str, Any]:
+    shown = run_testkube("telemetry", "status", "--json", env=env)
+    assert shown.returncode == 0, shown.stderr
+    return dict(json.loads(shown.stdout))
+
+
+def epoch(text: str) -> float:
+    return calendar.timegm(time.strptime(text, "%Y-%m-%dT%H:%M:%SZ"))
+
+
+def test_sparse_commands_wait_for_a_batch_and_flush_delivers_every_event(site, collector, isolated,
+                                                                         monkeypatch) -> None:
+    monkeypatch.setenv("TESTKUBE_TELEMETRY_DELIVERY", "background")
+    for _ in range(5):  # a person at a terminal: a command now and then
+        assert run_testkube("ends", "ok").returncode == 0
+        time.sleep(0.3)
+    waiting = pending()
+    assert [m["event"] for m in waiting].count(COMMAND) == 5
+    assert collector.requests == []  # no flusher per command: they wait for a batch
+    started = time.time()
+    due = status()["next_delivery"]
+    assert due["policy"] == "batched" and due["due_now"] is False and due["new_events"] == len(waiting)
+    assert due["batch_events"] == BATCH_EVENTS
+    assert started + MAX_WAIT_S - 60 < epoch(due["due_at"]) <= started + MAX_WAIT_S  # when the oldest has waited
+    human = run_testkube("telemetry", "status").stdout
+    assert f"Next delivery: with the first command after {due['due_at']}, or once {BATCH_EVENTS} new events" in human
+    flushed = run_testkube("telemetry", "flush")
+    assert flushed.returncode == 0, flushed.stderr
+    assert sorted(m["messageId"] for m in collector.messages()) == sorted(m["messageId"] for m in waiting)
+    assert pending() == [] and status()["next_delivery"]["due_at"] is None
+
+
+WORKER = """
+import sys
+from testkube_telemetry_plugin.cli import make_cli
+cli = make_cli()
+for i in range(int(sys.argv[1])):
+    cli.main(["ends", "ok"], prog_name="testkube", standalone_mode=False)
+"""
+
+
+@pytest.mark.parametrize("then", ["a command in CI", "a command half an hour later", "flush"])
+def test_what_a_burst_leaves_pending_goes_with_the_next_delivery(then, site, collector, isolated, monkeypatch,
+                                                                 cli, runner) -> None:
+    monkeypatch.setenv("TESTKUBE_TELEMETRY_DELIVERY", "background")
+    commands = 2 * BATCH_EVENTS + 17
+    burst = subprocess.run([sys.executable, "-c", WORKER, str(commands)], env=dict(os.environ),
+                           capture_output=True, text=True, timeout=300)
+    assert burst.returncode == 0, burst.stderr
+    wait_for_flusher(isolated)  # whatever the burst started has delivered and gone
+    for _ in range(3):  # and then the user stops: a few commands after the burst
+        assert run_testkube("ends", "ok").returncode == 0
+    wait_for_flusher(isolated)
+    during = len(collector.requests)
+    left = [m["messageId"] for m in pending()]
+    assert 3 <= len(left) < BATCH_EVENTS  # too few for a delivery of their own
+    assert 1 <= during <= commands // BATCH_EVENTS + 1  # a request per batch, not per command
+    if then == "a command in CI":
+        assert run_testkube("ends", "ok", env={"CI": "true"}).returncode == 0
+        assert collector.wait_for(lambda: set(left) <= {m["messageId"] for m in collector.messages()}, 30)
+    elif then == "a command half an hour later":
+        real_time = time.time
+        monkeypatch.setattr(time, "time", lambda: real_time() + MAX_WAIT_S + 1)
+        assert runner.invoke(cli, ["ends", "ok"]).exit_code == 0  # starts a real flusher: the oldest waited
+        assert collector.wait_for(lambda: set(left) <= {m["messageId"] for m in collector.messages()}, 30)
+    else:
+        assert run_testkube("telemetry", "flush").returncode == 0
+    wait_for_flusher(isolated)
+    delivered = [m for m in collector.messages() if m["event"] == COMMAND]
+    assert len({m["messageId"] for m in delivered}) >= commands  # every command of the burst, none lost
+    assert set(left) <= {m["messageId"] for m in collector.messages()}
+
+
+def test_in_ci_each_command_is_delivered_at_once(site, collector, isolated, monkeypatch) -> None:
+    monkeypatch.setenv("TESTKUBE_TELEMETRY_DELIVERY", "background")
+    monkeypatch.setenv("CI", "true")
+    for number in range(1, 4):
+        assert run_testkube("ends", "ok").returncode == 0
+        assert collector.wait_for(lambda n=number: collector.events().count(COMMAND) == n, 10)
+    assert status()["next_delivery"]["policy"] == "ci"
+
+
+KEEP_APPENDING = """
+import sys
+from testkube_telemetry_plugin.cli import TESTKUBE
+from testkube_telemetry_plugin.telemetry.events import new_event, new_record
+from testkube_telemetry_plugin.telemetry.settings import Paths
+from testkube_telemetry_plugin.telemetry.spool import Spool
+spool = Spool(Paths(sys.argv[1], ".testkube.toml"))
+while True:
+    event = new_event("testkube_cli_command", {"n": 1})
+    spool.append(new_record(TESTKUBE, [event]))
+    print(event["messageId"], flush=True)  # only once the append has returned
+"""
+
+
+@pytest.mark.reliability
+def test_a_process_killed_after_spooling_loses_nothing(isolated) -> None:
+    """No fsync per command: once the append returned, the kernel has the record, and SIGKILL cannot take it."""
+    for _ in range(5):
+        writer = subprocess.Popen([sys.executable, "-c", KEEP_APPENDING, str(isolated)], stdout=subprocess.PIPE,
+                                  text=True)
+        assert writer.stdout is not None
+        spooled = [writer.stdout.readline().strip() for _ in range(200)]
+        writer.send_signal(signal.SIGKILL)
+        writer.communicate(timeout=30)
+        spool = spool_of(isolated)
+        on_disk = {spool.load(e)["events"][0]["messageId"] for e in spool.entries()}
+        assert set(spooled) <= on_disk
