@@ -33,12 +33,14 @@ PROPERTIES = {"command": "create test", "exit_code": 0, "status": "success", "du
 def spool_events(home: str) -> None:
     from testkube_telemetry_plugin.cli import TESTKUBE
     from testkube_telemetry_plugin.telemetry.events import base_properties, new_event, new_record
+    from testkube_telemetry_plugin.telemetry.settings import paths_of
     from testkube_telemetry_plugin.telemetry.spool import Spool
 
     os.makedirs(os.path.join(home, "telemetry"), mode=0o700, exist_ok=True)
     with open(os.path.join(home, "config.toml"), "w") as handle:
         handle.write(f'[telemetry]\nanonymous_id = "{"a" * 64}"\nsalt = "s"\n')
-    spool = Spool(os.path.join(home, "telemetry", "spool"))
+    os.environ["TESTKUBE_HOME"] = home
+    spool = Spool(paths_of(TESTKUBE))
     base = base_properties(TESTKUBE)
     for _ in range(EVENTS):  # one record per command, as commands leave them
         spool.append(new_record(TESTKUBE, [new_event("testkube_cli_command", {**base, **PROPERTIES})]))
@@ -94,9 +96,10 @@ def flush_command(url: str, collector: CollectorProcess) -> tuple[int, float]:
         handle.write(repr(time.time() + 3600))  # as if offline until now: nothing was delivered
     from testkube_telemetry_plugin.cli import TESTKUBE as HOST
     from testkube_telemetry_plugin.telemetry.events import base_properties, new_event, new_record
+    from testkube_telemetry_plugin.telemetry.settings import Paths
     from testkube_telemetry_plugin.telemetry.spool import Spool
 
-    spool = Spool(os.path.join(home, "telemetry", "spool"))
+    spool = Spool(Paths(home, ".testkube.toml"))
     base = base_properties(HOST)
     for _ in range(600):  # what `run test x` failing 600 times leaves: usage, run and error events
         spool.append(new_record(HOST, [
@@ -149,7 +152,7 @@ def main() -> None:
                   f"{EVENTS / median:9,.0f} events/s")
             ratio = statistics.median(t / o for t, o in zip(their_seconds, our_seconds))
             spread = ", ".join(f"{t / o:.2f}" for t, o in zip(their_seconds, our_seconds))
-            print(f"  ratio: {ratio:.2f}x its throughput (rounds: {spread})   (target >= 3x)")
+            print(f"  ratio: {ratio:.2f}x its throughput (rounds: {spread})   (no target: issue 22 withdrew it)")
         flush_requests, flush_seconds = flush_command(url, collector)
         print(f"  `testkube telemetry flush`, 600 failed commands (1,800 events) pending: {flush_seconds:.2f} s "
               f"in {flush_requests} requests   (target <= 0.30 s)")

@@ -50,7 +50,7 @@ class UnsafePath(OSError):
         return str(self.args[0]) if self.args else "unsafe path"
 
 
-def _mine(st: os.stat_result) -> bool:
+def mine(st: os.stat_result) -> bool:
     return not hasattr(os, "geteuid") or st.st_uid == os.geteuid()
 
 
@@ -69,7 +69,7 @@ def check_dir(path: str, st: Optional[os.stat_result] = None) -> None:
         raise UnsafePath(f"{path} is a symbolic link; not followed")
     if not stat.S_ISDIR(st.st_mode):
         raise UnsafePath(f"{path} is not a folder")
-    if not _mine(st):
+    if not mine(st):
         raise UnsafePath(_another_users(path, st))
     if hasattr(os, "geteuid") and st.st_mode & 0o022:
         raise UnsafePath(f"{path} can be written by other users (chmod go-w {path})")
@@ -197,11 +197,11 @@ def problem(home: str, *folders: tuple[str, ...]) -> Optional[str]:
 
 def _checked(fd: int, path: str, linked_ok: bool) -> int:
     st = os.fstat(fd)
-    if not stat.S_ISREG(st.st_mode) or not _mine(st) or (not linked_ok and st.st_nlink > 1):
+    if not stat.S_ISREG(st.st_mode) or not mine(st) or (not linked_ok and st.st_nlink > 1):
         os.close(fd)
         if stat.S_ISDIR(st.st_mode):
             raise UnsafePath(f"{path} is a folder, not a file")
-        if stat.S_ISREG(st.st_mode) and _mine(st):  # a hard link: writing it would write the file it shares
+        if stat.S_ISREG(st.st_mode) and mine(st):  # a hard link: writing it would write the file it shares
             raise UnsafePath(f"{path} has other names (hard links); not written")
         what = "not a regular file" if not stat.S_ISREG(st.st_mode) else "owned by another user"
         raise UnsafePath(f"{path} is {what}; not used")
@@ -226,21 +226,41 @@ def open_file(path: str, flags: int, mode: int = 0o600, linked_ok: bool = False)
 
 def read_bytes(path: str, limit: int) -> bytes:
     """The whole file, refusing links, non-files and anything over `limit` bytes."""
+    return read_with_stat(path, limit)[0]
+
+
+def read_with_stat(path: str, limit: int) -> tuple[bytes, os.stat_result]:
+    """`read_bytes`, and the file's status as it was opened (its inode, size and times): a reader
+    that must notice a file replaced later compares them, without a second lookup by name."""
     fd = open_file(path, os.O_RDONLY)
     try:
-        chunks = []
-        size = 0
-        while True:
-            chunk = os.read(fd, min(65536, limit + 1 - size))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-            if size > limit:
-                raise UnsafePath(f"{path} is larger than {limit} bytes; not read")
-        return b"".join(chunks)
+        st = os.fstat(fd)
+        data = read_all(fd, st.st_size, limit)
+        if data is None:
+            raise UnsafePath(f"{path} is larger than {limit} bytes; not read")
+        return data, st
     finally:
         os.close(fd)
+
+
+def read_all(fd: int, size: int, limit: int) -> Optional[bytes]:
+    """What is left to read of an open regular file of `size` bytes; None past `limit` bytes."""
+    chunks = []
+    total = 0
+    want = size + 1  # its size, and a byte more: a small file takes one read
+    while True:
+        request = max(1, min(want, 65536, limit + 1 - total))
+        chunk = os.read(fd, request)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+        if total > limit:
+            return None
+        if len(chunk) < request:
+            break  # a regular file reads short only at its end
+        want = 65536
+    return b"".join(chunks)
 
 
 def _write_all(fd: int, data: bytes) -> None:

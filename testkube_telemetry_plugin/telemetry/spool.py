@@ -97,7 +97,7 @@ class Spool:
         self._journal: Optional[Journal] = None  # kept by a delivery while it runs
 
     def _path(self, name: str) -> str:
-        return os.path.join(self.folder, name)
+        return self.folder + os.sep + name
 
     # -- the running totals, in the lock file ---------------------------------------------------------
     @staticmethod
@@ -237,8 +237,10 @@ class Spool:
 
     def _read(self, file: str) -> list[bytes]:
         if file not in self._lines:
+            stamp = self._stamps.get(file)
             try:
-                raw = _fs.read_bytes(self._path(file), MAX_FILE_READ)
+                raw, st = _fs.read_with_stat(self._path(file), MAX_FILE_READ)
+                stamp = (st.st_ino, st.st_size, st.st_mtime_ns)
             except FileNotFoundError:
                 raw = b""
             except OSError:
@@ -247,21 +249,64 @@ class Spool:
             if file == CURRENT or lines[-1] == b"":
                 lines.pop()  # the empty rest after the last newline, or a line still being written
             self._lines[file] = [_recovered(line) for line in lines]
-            self._read_stamps[file] = self._stamps.get(file)
+            self._read_stamps[file] = stamp
         return self._lines[file]
+
+    def _unlisted(self) -> list[str]:
+        """Closed files' names, oldest first, without looking at each (a fresh reader, `status` say,
+        checks each as it reads it: `_take`)."""
+        from .acks import safe_name
+
+        try:
+            folder = self.paths.existing("telemetry", "spool")  # never listed through a folder we do not trust
+            return sorted(name for name in os.listdir(folder) if name.startswith(CLOSED_PREFIX) and safe_name(name))
+        except OSError:
+            return []
+
+    def _take(self, file: str) -> bool:
+        """Read a closed file listed without a look, checking it on the descriptor read from: a
+        link, a pipe or an empty file is removed unread (as `files()` does), a folder skipped."""
+        path = self._path(file)
+        try:
+            fd = os.open(path, os.O_RDONLY | _fs.NOFOLLOW | _fs.CLOEXEC | _fs.NONBLOCK)
+        except FileNotFoundError:
+            return False
+        except OSError:  # a link: never read, never kept
+            _fs.remove(path)
+            return False
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode) or st.st_size == 0:
+                if not stat.S_ISDIR(st.st_mode):
+                    _fs.remove(path)
+                return False
+            raw = _fs.read_all(fd, st.st_size, MAX_FILE_READ) if _fs.mine(st) else None
+        finally:
+            os.close(fd)
+        lines = (b"!unreadable\n" if raw is None else raw).split(b"\n")  # too large, or not ours: one bad line
+        if lines[-1] == b"":
+            lines.pop()
+        self._stamps[file] = self._read_stamps[file] = (st.st_ino, st.st_size, st.st_mtime_ns)
+        self._lines[file] = [_recovered(line) for line in lines]
+        return True
 
     def entries(self, include_current: bool = True) -> list[Entry]:
         """Every record, oldest first (what a delivery may send excludes `current`).
 
         A file does not change once named, so what was read and parsed of one is
         kept for the next collector; `current`, and a file replaced since, are read again.
+        A first reading (`status`, say) checks each file as it reads it, not before.
         """
-        names = self.files() + ([CURRENT] if include_current else [])
+        if self._lines:  # a delivery reading again: what it read must still be what is on disk
+            names = self.files()
+        else:
+            names = [name for name in self._unlisted() if self._take(name)]
         listed = set(names)
         for cache in (self._lines, self._records):
             for gone in [name for name in cache if name == CURRENT or name not in listed
                          or self._read_stamps.get(name) != self._stamps.get(name)]:  # replaced since it was read
                 del cache[gone]
+        names += [CURRENT] if include_current else []
         found = []
         for file in names:
             for index, line in enumerate(self._read(file)):

@@ -33,6 +33,7 @@ INFORMED = {
 
 if TYPE_CHECKING:
     from ...hooks.host import Host
+SHOW_PENDING = state_module.KEEP_SENT  # `show` prints the last this many pending events, as it does sent ones
 
 
 def _when(epoch: float) -> Optional[str]:
@@ -179,20 +180,24 @@ def _turn_on_hint(decided_by: str, host: Host, problem: bool = False) -> str:
     return f"Turn it on with `{command_form(host, 'enable')}`."
 
 
-def show_data(settings: Settings) -> dict[str, Any]:
-    """Pending events exactly as they would be sent now, and the last ones sent."""
+def show_data(settings: Settings, last: Optional[int] = None) -> dict[str, Any]:
+    """Pending events exactly as they would be sent now (the `last` records' only, if given), and the
+    last ones sent."""
     if settings.home_issue is not None:
         return {"pending": [], "sent": []}  # nothing is read through a folder we do not trust
     spool = Spool(settings.paths)
     pending = []
-    for entry in spool.entries():
+    anonymous_id = settings.anonymous_id or "(no id yet)"
+    entries = spool.entries()
+    for entry in entries[-last:] if last else entries:
         try:
             record = spool.load(entry)
         except BadRecord:
             continue
-        owner = record.get("anonymousId") or settings.anonymous_id or "(no id yet)"
+        owner = record.get("anonymousId") or anonymous_id
         pending += [segment_message(record, event, owner) for event in record["events"]]
-    return {"pending": pending, "sent": state_module.recently_sent(settings.paths)}
+    return {"pending": pending, "sent": state_module.recently_sent(settings.paths),
+            **({"pending_events": sum(entry.events for entry in entries)} if last else {})}
 
 
 def status_command(settings_of: Callable[[], Settings]) -> click.Command:
@@ -215,12 +220,16 @@ def show_command(settings_of: Callable[[], Settings]) -> click.Command:
     @click.option("--json", "as_json", is_flag=True, help="One JSON object, for scripts.")
     def show(as_json: bool) -> None:
         """Print pending events and the last ones sent, exactly as they are sent."""
-        data = show_data(settings_of())
-        if as_json:
-            click.echo(json.dumps(data, indent=2))
+        if as_json:  # compact: the C encoder (indenting is Python's, and slow for 10,000 events)
+            click.echo(json.dumps(show_data(settings_of())))
             return
-        click.echo(f"Pending events ({len(data['pending'])}):")
-        for message in data["pending"]:
+        data = show_data(settings_of(), last=SHOW_PENDING)  # as many as the sent log keeps: a terminal shows no more
+        pending = data["pending"][-SHOW_PENDING:]
+        total = max(data.get("pending_events", 0), len(pending))
+        click.echo(f"Pending events ({total}):")
+        if total > len(pending):
+            click.echo(f"... {total - len(pending)} earlier ones (`show --json` lists every one), then:")
+        for message in pending:
             click.echo(json.dumps(message, indent=2))
         click.echo(f"Recently sent ({len(data['sent'])}, oldest first):")
         for entry in data["sent"]:
