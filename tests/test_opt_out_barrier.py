@@ -92,3 +92,29 @@ def test_after_an_opt_out_returns_no_request_carries_the_old_id(kind, verb, site
     while ID in everything_on_disk(isolated) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert ID not in everything_on_disk(isolated)
+
+
+def test_disable_with_no_collector_keeps_no_copy_of_the_id(isolated, runner, monkeypatch) -> None:
+    """The opt-out event could never be sent: it is not spooled, so no record holds the old id."""
+    import re
+
+    import click
+
+    from testkube_telemetry_plugin import Host, Telemetry
+    from testkube_telemetry_plugin.hooks.group import HookedGroup
+
+    home = isolated.parent / "mycli-home"
+    monkeypatch.setenv("MYCLI_HOME", str(home))
+
+    @click.group(cls=HookedGroup, host=Host("mycli", plugins=[Telemetry()]))  # declares no collector
+    def mycli() -> None:
+        pass
+
+    @mycli.command()
+    def hello() -> None:
+        click.echo("hi")
+
+    assert runner.invoke(mycli, ["hello"]).exit_code == 0
+    old_id = re.search(r'anonymous_id = "([0-9a-f]{64})"', (home / "config.toml").read_text())[1]
+    assert runner.invoke(mycli, ["disable", "telemetry"]).exit_code == 0
+    assert old_id not in everything_on_disk(home)

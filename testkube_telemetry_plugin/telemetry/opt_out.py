@@ -64,7 +64,7 @@ def send_opt_out(before: Settings, scope: str, purge: bool) -> Optional[str]:
             record = new_record(host, [event], anonymous_id=before.anonymous_id)
             if before.debug:
                 print_events(record, before.anonymous_id)
-            else:
+            elif scheduler.blocked(before, opt_out=True) is None:  # else it could never be sent: not spooled
                 spool = Spool(paths)
                 spool.append(record)
                 # A request cut short may still have arrived, and be sent again by the flusher:

@@ -77,9 +77,11 @@ def run(host: Host, started: float) -> None:
             stamp = config_stamp(paths)
             settings = load(host, cwd=paths.telemetry)
         opt_out = not settings.enabled
-        if scheduler.blocked(settings, opt_out=opt_out) is not None:
-            return
         if opt_out and not holds_opt_out(spool):
+            return
+        if scheduler.blocked(settings, opt_out=opt_out) is not None:
+            if opt_out and settings.home_issue is None:  # the opt-out event can no longer be sent: clear up
+                purge_after_opt_out(settings)
             return
         if not first and not opt_out and not scheduler.due(settings, spool.counts()):
             return  # the last look found nothing due
