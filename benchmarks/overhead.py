@@ -74,6 +74,24 @@ def wall(args: list[str], env: dict[str, str], runs: int) -> float:
     return statistics.median(timed(args, env) for _ in range(runs)) / 1000
 
 
+def inline_attempts(url: str, runs: int) -> tuple[float, float, float]:
+    """Inline delivery to a collector that never answers, its back-off cleared before each command (so
+    every command makes an attempt): (median, max, telemetry-off median) wall ms."""
+    env = {**base_env(), "TESTKUBE_TELEMETRY_SEGMENT_URL": url, "TESTKUBE_TELEMETRY_DELIVERY": "inline"}
+    off = {**env, "DO_NOT_TRACK": "1"}
+    timed(TESTKUBE + ["noop"], env)
+    attempts, offs = [], []
+    for _ in range(runs):
+        for name in ("retry-at", "state.json"):
+            try:
+                os.remove(os.path.join(env["TESTKUBE_HOME"], "telemetry", name))
+            except FileNotFoundError:
+                pass
+        attempts.append(timed(TESTKUBE + ["noop"], env))
+        offs.append(timed(TESTKUBE + ["noop"], off))
+    return statistics.median(attempts), max(attempts), statistics.median(offs)
+
+
 def main() -> None:
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 40
     url, _server = healthy_collector()
@@ -101,8 +119,9 @@ def main() -> None:
     for name in ("on, offline, 10,000 events pending", "on, offline, 10,000 events in 10,000 files"):
         print(f"  {name[len('on, offline, '):]} vs an empty spool: {results[name][0] - empty:+.1f} ms per command"
               "   (target <= +2 ms)")
-    inline = results["on, inline, collector never answers"][0] - off
-    print(f"  inline delivery, collector never answers: {inline:+.0f} ms over off   (target <= its 500 ms deadline)")
+    median, worst, quiet = inline_attempts(silent, max(runs // 4, 5))
+    print(f"  inline delivery, collector never answers, an attempt every command: {median - quiet:+.0f} ms over off "
+          f"(worst {worst - quiet:+.0f} ms)   (target <= its 500 ms deadline)")
     for verb in ("status", "show"):
         seconds = wall(TESTKUBE + ["telemetry", verb, "--json"], many_files, max(runs // 4, 5))
         print(f"  `telemetry {verb} --json`, 10,000 events in 10,000 files: {seconds:.2f} s"
