@@ -49,13 +49,14 @@ def send_opt_out(before: Settings, scope: str, purge: bool) -> Optional[str]:
     """
     paths = before.paths
     purge = purge and before.home_issue is None  # never delete through a folder we do not trust
+    may_send = before.may_send  # asked now: it reads a marker the purge below removes
     note = None
     if purge and not purge_after_opt_out(before):
         note = (f"A delivery in another process did not stop within {BARRIER_WAIT_S:g} s "
                 "(a stopped or hung process?); it may still send.")
     handed = False
     try:
-        if before.may_send and before.anonymous_id is not None:  # nothing ever left: nothing to say goodbye to
+        if may_send and before.anonymous_id is not None:  # nothing ever left: nothing to say goodbye to
             from . import catalogue  # here: the flusher imports this module, and needs neither this nor Click
             from .record import print_events
 

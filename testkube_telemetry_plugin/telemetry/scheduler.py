@@ -36,7 +36,7 @@ from typing import Any, Iterator, Optional
 
 from .. import _fs
 from ..hooks.host import Host
-from . import Telemetry, declared
+from . import Telemetry, collectors, declared
 from . import state as state_module
 from .events import to_json
 from .settings import Paths, Settings, load
@@ -70,7 +70,7 @@ def blocked(settings: Settings, opt_out: bool = False, informed: bool = False) -
         return f"Telemetry is off ({settings.home_issue}); nothing is sent."
     if settings.debug:
         return "Telemetry debug mode is on: events are printed, never sent."
-    if not settings.has_collector:
+    if not collectors.wanted(settings.collectors):  # one without its credentials: the delivery says what it lacks
         return "No collector is configured: events stay on this machine."
     if not (opt_out or informed or settings.may_send):
         return NOT_INFORMED
