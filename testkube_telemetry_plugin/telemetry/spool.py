@@ -313,6 +313,17 @@ class Spool:
                 found.append(Entry(file, index, _events_of(line), len(line) + 1))
         return found
 
+    def parse_all(self) -> None:
+        """Parse the records of every file read and not yet parsed, in one parse: a spool of many small
+        files (an older version's, say) costs one parse, not one per file."""
+        todo = [file for file in self._lines if file not in self._records]
+        values = parse_lines([line.partition(b"\t")[2] for file in todo for line in self._lines[file]])
+        start = 0
+        for file in todo:
+            count = len(self._lines[file])
+            self._records[file] = values[start:start + count]
+            start += count
+
     def _parsed(self, file: str) -> list[Any]:
         """Each line's record as parsed JSON (or the error)."""
         if file not in self._records:

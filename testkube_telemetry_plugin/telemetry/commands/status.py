@@ -189,6 +189,8 @@ def show_data(settings: Settings, last: Optional[int] = None) -> dict[str, Any]:
     pending = []
     anonymous_id = settings.anonymous_id or "(no id yet)"
     entries = spool.entries()
+    if not last:
+        spool.parse_all()
     for entry in entries[-last:] if last else entries:
         try:
             record = spool.load(entry)

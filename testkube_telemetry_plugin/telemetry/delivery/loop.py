@@ -271,6 +271,7 @@ def deliver(
     except OSError:
         pass  # `.acks` cannot be written: the first send below says so
     entries = run.spool.entries(include_current=False)
+    run.spool.parse_all()
     for collector in collectors:
         result = report.collectors.setdefault(collector.name, CollectorReport())
         pending = [entry for entry in run.spool.pending_for(collector.name, entries=entries,
