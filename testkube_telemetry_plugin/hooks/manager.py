@@ -185,12 +185,90 @@ def cache_key(group: str) -> str:
 
 
 def scan(group: str) -> list[PluginEntry]:
-    """The slow, authoritative scan; the first distribution on sys.path wins."""
+    """The authoritative scan of the installed distributions; the first one on sys.path wins.
+
+    Importing `importlib.metadata` costs about 30 ms (email, zipfile, csv,
+    pathlib), more than a whole command, and an opted-out user (whose home gets
+    no cache) would pay it on every command.  So the folders on sys.path are
+    read directly, as importlib.metadata's path finder reads them: each
+    `*.dist-info` or `*.egg-info` folder's `entry_points.txt`, and for a match
+    the `Name` and `Version` of its metadata.  A zip file on sys.path (an egg, a
+    zipapp) is left to importlib.metadata itself.
+    """
+    if any(entry and os.path.isfile(entry) for entry in sys.path):
+        return _scan_with_importlib(group)
+    seen: set[str] = set()
+    found: list[PluginEntry] = []
+    for entry in sys.path:
+        try:
+            names = sorted(os.listdir(entry or "."))
+        except OSError:
+            continue
+        for name in names:
+            if not name.endswith((".dist-info", ".egg-info")):
+                continue
+            key = _normalised(name.rsplit(".", 1)[0].split("-", 1)[0])
+            if key in seen:
+                continue
+            folder = os.path.join(entry or ".", name)
+            if not os.path.isdir(folder):
+                continue
+            seen.add(key)
+            points = _entry_points(os.path.join(folder, "entry_points.txt"), group)
+            if points:
+                dist_name, version = _name_and_version(folder, name)
+                found += [PluginEntry(point, value, dist_name, version) for point, value in points]
+    return sorted(found, key=lambda entry: entry.name)
+
+
+def _normalised(name: str) -> str:
+    """A distribution's name as PEP 503 compares them (importlib.metadata dedupes by it)."""
+    return "".join("-" if ch in "-_." else ch for ch in name.lower())
+
+
+def _entry_points(path: str, group: str) -> list[tuple[str, str]]:
+    """The `name = value` lines of `group` in an `entry_points.txt` (an INI file)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read(1024 * 1024)
+    except (OSError, UnicodeDecodeError):
+        return []
+    points, section = [], None
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            section = line[1:-1].strip()
+        elif section == group and "=" in line:
+            name, _, value = line.partition("=")
+            points.append((name.strip(), value.strip()))
+    return points
+
+
+def _name_and_version(folder: str, name: str) -> tuple[str, str]:
+    """`Name` and `Version` from the metadata's headers, else from the folder's name."""
+    stem, _, version = name.rsplit(".", 1)[0].partition("-")
+    found = {"name": stem, "version": version}
+    for file_name in ("METADATA", "PKG-INFO"):
+        try:
+            with open(os.path.join(folder, file_name), encoding="utf-8") as handle:
+                for line in handle:
+                    if not line.strip():
+                        break  # the headers end at the first blank line
+                    key, sep, value = line.partition(":")
+                    if sep and key.strip().lower() in found:
+                        found[key.strip().lower()] = value.strip()
+            break
+        except (OSError, UnicodeDecodeError):
+            continue
+    return found["name"], found["version"]
+
+
+def _scan_with_importlib(group: str) -> list[PluginEntry]:
     import importlib.metadata
 
     if sys.version_info >= (3, 10):
-        # Selecting by group reads only the matching distributions' metadata (it dedupes by the
-        # folder's name, first on sys.path winning): a few ms, where reading every one costs tens.
         found_here = []
         for entry_point in importlib.metadata.entry_points(group=group):
             dist = entry_point.dist
