@@ -136,3 +136,11 @@ def test_a_usage_error_on_a_first_run_at_a_terminal_shows_the_notice_too(site, c
     code, shown, _ = run_in_terminal("no-such-command")
     assert code == 2 and NOTICE in shown and "No such command" in shown
     assert "testkube_cli_command" in collector.events()
+
+
+def test_a_command_that_runs_others_shows_the_notice_once(site, collector, isolated, uninformed, tmp_path) -> None:
+    """`ctx.invoke` fires the hooks again inside the run; the user is told once, on the terminal and elsewhere."""
+    code, out, err = run_with_stderr_in_a_file(tmp_path, "ends", "relay")
+    assert (code, out.count("deep "), err.count(NOTICE)) == (0, 2, 1)
+    code, shown, _ = run_in_terminal("ends", "relay")
+    assert code == 0 and shown.count(NOTICE) == 1 and shown.count("deep ") == 2

@@ -279,9 +279,9 @@ def _scan_with_importlib(group: str) -> list[PluginEntry]:
     found: list[PluginEntry] = []
     for dist in importlib.metadata.distributions():
         dist_name = dist.metadata["Name"] or ""
-        if dist_name.lower() in seen:
+        if _normalised(dist_name) in seen:
             continue
-        seen.add(dist_name.lower())
+        seen.add(_normalised(dist_name))
         for entry_point in dist.entry_points:
             if entry_point.group == group:
                 found.append(PluginEntry(entry_point.name, entry_point.value, dist_name, dist.version))

@@ -51,7 +51,9 @@ OWN_GROUP = "telemetry"
 DEBUG_LABEL = "[telemetry]"
 
 
-_announced_for: Optional[Invocation] = None  # the run whose pre-command hook saw to the notice
+# The runs whose pre-command hook saw to the notice and whose post has not come yet, outermost first: a
+# command that runs another (`ctx.invoke`) fires both hooks again, and the user must be told only once.
+_announced: list[Invocation] = []
 
 
 def is_own_command(path: tuple[str, ...]) -> bool:
@@ -61,14 +63,25 @@ def is_own_command(path: tuple[str, ...]) -> bool:
 
 def announce(invocation: Invocation) -> None:
     """The pre-command hook: the notice, when due, before the command prints anything. Never raises."""
-    global _announced_for
-    _announced_for = invocation
+    nested = bool(_announced)
+    _announced.append(invocation)
+    if nested:
+        return
     try:
         if is_own_command(invocation.subcommand) or _surely_informed(invocation.host):
             return
         notify_if_due(load(invocation.host, os.environ, full=False))
     except Exception as exc:
         invocation.report(f"telemetry: notice not shown: {type(exc).__name__}: {exc}")
+
+
+def _close(invocation: Invocation) -> bool:
+    """End the run's announcement; True if the notice was seen to (by its pre hook or an outer run's)."""
+    for index, announced in enumerate(_announced):
+        if announced is invocation:
+            del _announced[index:]
+            return True
+    return bool(_announced)
 
 
 def _surely_informed(host: Host) -> bool:
@@ -116,6 +129,7 @@ def stderr_is_terminal() -> bool:
 def record_command(invocation: Invocation, outcome: Outcome) -> None:
     """The post-command hook: never raises, never changes the command's result."""
     host = invocation.host
+    announced = _close(invocation)
     try:
         if is_own_command(invocation.subcommand):
             return
@@ -124,7 +138,7 @@ def record_command(invocation: Invocation, outcome: Outcome) -> None:
             if settings.decision.source == "default" and settings.consent == "opt-in":
                 _maybe_ask_consent(host, settings)
             return
-        if _announced_for is not invocation:  # no pre-command hook ran (a usage error, --help)
+        if not announced:  # no pre-command hook ran (a usage error, --help)
             notify_if_due(settings)
         rule = catalogue.rule_for(invocation.subcommand, host)
         keyed = catalogue.needs_key(rule, invocation.facts)

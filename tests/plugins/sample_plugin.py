@@ -193,6 +193,14 @@ def corpus() -> None:
     raise ValueError(text)
 
 
+@ends.command("relay")
+@click.pass_context
+def relay(ctx: click.Context) -> None:
+    """Run another command from inside this one, as sqlite-utils' `rows` runs `query`."""
+    ctx.invoke(deep, level=2)
+    ctx.forward(deep)
+
+
 @ends.group("nested")
 def nested() -> None:
     """A nested group."""
