@@ -222,11 +222,7 @@ def edit_table(
             updates = change(dict(plain))
             if updates is None:
                 return plain
-            for key, value in updates.items():
-                if value is None:
-                    table.pop(key, None)
-                else:
-                    table[key] = value
+            _apply(table, updates)
             output = tomlkit.dumps(document)
             _fs.write_atomic(path, (output if output.endswith("\n") else output + "\n").encode("utf-8"), mode=mode)
             result: dict[str, Any] = table.unwrap()
@@ -345,11 +341,7 @@ def _edited_document(path: str, text: str, values: dict[str, Any], notes: list[s
         if problem is not None and values.get(str(key)) is None:
             table.pop(key, None)
             repaired.append(f"{path}: removed `{key}`, which {problem}")
-    for key, value in values.items():
-        if value is None:
-            table.pop(key, None)
-        else:
-            table[key] = value
+    _apply(table, values)
     output = tomlkit.dumps(document)
     checked = parse_config(path, output) if _is_toml(output) else None
     if checked is None or checked.problem is not None or any(
@@ -474,3 +466,12 @@ def ensure_anonymous_id(config: str, lock_path: str, header: str, renew: bool = 
     anonymous_id, salt = table.get("anonymous_id"), table.get("salt")
     assert isinstance(anonymous_id, str) and isinstance(salt, str)
     return anonymous_id, salt, bool(created)
+
+
+def _apply(table: Any, updates: dict[str, Any]) -> None:
+    """Set each key of the table to its value; None removes the key (the rest of the table stays as written)."""
+    for key, value in updates.items():
+        if value is None:
+            table.pop(key, None)
+        else:
+            table[key] = value

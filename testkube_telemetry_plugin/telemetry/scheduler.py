@@ -32,7 +32,7 @@ import os
 import sys
 import time
 from contextlib import contextmanager
-from typing import Any, Iterator, Optional
+from typing import Any, ContextManager, Iterator, Optional
 
 from .. import _fs
 from ..hooks.host import Host
@@ -145,29 +145,24 @@ def release_delivery(fd: int) -> None:
     _fs.release(fd)
 
 
-@contextmanager
-def sending(paths: Paths) -> Iterator[bool]:
+def sending(paths: Paths) -> ContextManager[bool]:
     """Hold the barrier shared while one request is checked, sent and acknowledged.
 
     Yields False when an opt-out holds it (or it cannot be used): send nothing then.
     """
-    try:
-        fd = _fs.acquire(barrier_path(paths), shared=True)
-    except OSError:
-        fd = None
-    try:
-        yield fd is not None
-    finally:
-        if fd is not None:
-            _fs.release(fd)
+    return _holding_barrier(paths, shared=True, wait_s=0.0)
+
+
+def barrier(paths: Paths, wait_s: float) -> ContextManager[bool]:
+    """Hold the barrier alone: no request is in flight while it is held.  Yields whether it was had
+    within `wait_s` (a request is given at most its deadline, so it is, unless a process is stopped)."""
+    return _holding_barrier(paths, shared=False, wait_s=wait_s)
 
 
 @contextmanager
-def barrier(paths: Paths, wait_s: float) -> Iterator[bool]:
-    """Hold the barrier alone: no request is in flight while it is held.  Yields whether it was had
-    within `wait_s` (a request is given at most its deadline, so it is, unless a process is stopped)."""
+def _holding_barrier(paths: Paths, shared: bool, wait_s: float) -> Iterator[bool]:
     try:
-        fd = _fs.acquire(barrier_path(paths), wait_s)
+        fd = _fs.acquire(barrier_path(paths), wait_s, shared=shared)
     except OSError:
         fd = None
     try:
