@@ -165,3 +165,20 @@ def test_reset_sends_no_install_event(site, collector, isolated) -> None:
     events = collector.events()
     assert events.count("testkube_cli_install") == 1 and events.count("testkube_cli_command") == 2
     assert len({m["anonymousId"] for m in collector.messages()}) == 2  # a new id, the same installation
+
+
+def test_project_disable_keeps_the_users_pending_events(site, collector, tmp_path, monkeypatch) -> None:
+    """`disable --project` turns telemetry off for one repository only: the events the user's other commands
+    left pending (batched, not yet due) are still theirs to send, not acknowledged with the opt-out event."""
+    monkeypatch.setenv("TESTKUBE_TELEMETRY_DELIVERY", "background")
+    for _ in range(3):
+        assert run_testkube("ends", "ok").returncode == 0
+    assert collector.requests == []  # fewer than a batch: kept for later
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    ran = run_in(repo, "telemetry", "disable", "--project")
+    assert ran.returncode == 0, ran.stderr
+    assert "testkube_cli_telemetry_disabled" in collector.events()
+    flushed = run_testkube("telemetry", "flush")  # outside the repository telemetry is still on
+    assert flushed.returncode == 0, flushed.stderr
+    assert collector.events().count("testkube_cli_command") == 3, flushed.stdout

@@ -67,7 +67,7 @@ def send_opt_out(before: Settings, scope: str, purge: bool) -> Optional[str]:
                 print_events(record, before.anonymous_id)
             elif scheduler.blocked(before, opt_out=True) is None:  # else it could never be sent: not spooled
                 spool = Spool(paths)
-                spool.append(record)
+                spool.append(record, alone=True)  # `--project` keeps what is pending: acknowledged apart
                 # A request cut short may still have arrived, and be sent again by the flusher:
                 # so it is given more time than a command's inline delivery.
                 scheduler.deliver_inline(host, max(before.deadline_s, OPT_OUT_DEADLINE_S), respect_backoff=False,

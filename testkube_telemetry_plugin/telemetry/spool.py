@@ -141,18 +141,25 @@ class Spool:
         return found if found is not None else (0, 0, 0.0, 0)
 
     # -- appending ------------------------------------------------------------------------------------
-    def append(self, record: dict[str, Any]) -> int:
-        """Queue one record; returns how many old events the cap dropped.  `self.totals` says what is pending."""
+    def append(self, record: dict[str, Any], alone: bool = False) -> int:
+        """Queue one record; returns how many old events the cap dropped.  `self.totals` says what is pending.
+
+        `alone`: in a closed file of its own, for a record a delivery may send while it must keep the
+        others (the opt-out event, a server's heartbeat before the notice): an acknowledgement covers
+        every record before it in its file (acks.py), so it must have none before it.
+        """
         events = len(record["events"])
         data = f"{events}\t{to_json(record)}\n".encode("utf-8")
         self.paths.folder("telemetry", "spool")
         with _fs.locked(self._path(COUNT_FILE)) as lock:
             total, size, since, base = self._load_totals(lock)
+            if alone:
+                self._rotate()
             written = self._append_current(data)
             if total - base <= 0 or since <= 0:
                 since = time.time()  # the oldest new record: this one
             totals: Totals = (total + events, size + len(data), since, base)
-            if written > FILE_BYTES:
+            if written > FILE_BYTES or alone:
                 self._rotate()
             dropped = 0
             if totals[0] > MAX_EVENTS or totals[1] > MAX_BYTES:

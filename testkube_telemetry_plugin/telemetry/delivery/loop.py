@@ -83,6 +83,22 @@ def _note(paths: Paths, collector: str, error: Optional[str], retry_after_s: Opt
     return delay
 
 
+def _acknowledgeable(pending: list[Entry], chosen: Callable[[Entry], bool]) -> list[Entry]:
+    """The chosen records that can be acknowledged without passing one that is not: an
+    acknowledgement covers every record before it in its file (acks.py), so a record kept back
+    keeps back the rest of its file too."""
+    kept_back: set[str] = set()
+    found = []
+    for entry in pending:  # file by file, in order
+        if entry.file in kept_back:
+            continue
+        if chosen(entry):
+            found.append(entry)
+        else:
+            kept_back.add(entry.file)
+    return found
+
+
 def _passed_by_another(spool: Spool, entry: Entry, collector: str) -> bool:
     done = spool.journal().acks.get(entry.file, {})
     return any(count > entry.index for name, count in done.items() if name != collector)
@@ -267,7 +283,8 @@ def deliver(
     except (OSError, TimeoutError):
         pass  # nothing can be appended either: what is in closed files is still sent
     try:
-        run.spool.join_newest(run.names)
+        if not opt_out:  # the record it sends was spooled alone, and stays so: the others are kept
+            run.spool.join_newest(run.names)
     except OSError:
         pass  # `.acks` cannot be written: the first send below says so
     entries = run.spool.entries(include_current=False)
@@ -278,7 +295,7 @@ def deliver(
                                                             acked=run.spool.current_acks())
                    if run.spool.is_live(entry.file)]
         if opt_out:
-            pending = [entry for entry in pending if run.own_id(entry)]
+            pending = _acknowledgeable(pending, run.own_id)
         if collector.problem or collector.url is None:
             result.kept += sum(e.events for e in pending)
             result.errors.append(f"{collector.name}: {collector.problem}")
