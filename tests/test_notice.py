@@ -144,3 +144,16 @@ def test_a_command_that_runs_others_shows_the_notice_once(site, collector, isola
     assert (code, out.count("deep "), err.count(NOTICE)) == (0, 2, 1)
     code, shown, _ = run_in_terminal("ends", "relay")
     assert code == 0 and shown.count(NOTICE) == 1 and shown.count("deep ") == 2
+
+
+def test_a_servers_heartbeat_does_not_carry_the_commands_held_for_the_notice(site, collector, isolated,
+                                                                            uninformed) -> None:
+    ran = run_testkube("ends", "ok")  # stderr is a pipe: the notice is not seen, the events are held
+    assert ran.returncode == 0 and NOTICE in ran.stderr and collector.requests == []
+    held = pending(isolated)
+    assert "testkube_cli_command" in held
+    assert run_testkube("telemetry", "heartbeat").returncode == 0
+    assert send_heartbeat(TESTKUBE) is not None
+    # The operator's heartbeat goes; what the uninformed user's commands left stays on the machine.
+    assert set(collector.events()) == {"testkube-heartbeat"}
+    assert pending(isolated) == held

@@ -58,6 +58,7 @@ def send_heartbeat(host: Host, cluster_id: Optional[str] = None, deadline_s: flo
         print_events(record, anonymous_id)
         return message
     spool = Spool(settings.paths)
-    state_module.add_count(settings.paths, "dropped_spool", spool.append(record))
+    # Alone in its file: before the notice it goes, and the commands' records stay (acks.py: a prefix).
+    state_module.add_count(settings.paths, "dropped_spool", spool.append(record, alone=not settings.may_send))
     deliver_inline(host, deadline_s, informed=True)  # the operator chose to send it: no notice is waited for
     return message

@@ -282,6 +282,8 @@ def deliver_inline(
     settings = load(host)
     if blocked(settings, opt_out, informed) is not None:
         return True
+    # Passed by `informed` alone (a server's heartbeat): the commands' records still wait for the notice.
+    servers_only = informed and not opt_out and not settings.may_send
     fd = claim_delivery(settings.paths, max(0.0, deadline_s - 2 * INLINE_MARGIN_S))
     if fd is None:
         return False
@@ -290,7 +292,8 @@ def deliver_inline(
         from .delivery.loop import deliver
 
         try:
-            deliver(settings, deadline - INLINE_MARGIN_S, respect_backoff=respect_backoff, opt_out=opt_out)
+            deliver(settings, deadline - INLINE_MARGIN_S, respect_backoff=respect_backoff, opt_out=opt_out,
+                    servers_only=servers_only)
         except Exception:
             pass  # still spooled; a later delivery sends it
         finally:

@@ -26,12 +26,13 @@ from typing import Any, Callable, NamedTuple, Optional
 from .. import scheduler
 from .. import state as state_module
 from ..collectors import Collector, collectors_for
-from ..events import MAX_MESSAGE_BYTES, BadRecord, iso_timestamp, segment_message, to_json
+from ..events import MAX_MESSAGE_BYTES, BadRecord, event_name, iso_timestamp, segment_message, to_json
 from ..settings import Paths, Settings, config_stamp, load
 from ..spool import Entry, Spool
 from . import http
 
 REQUEST_TIMEOUT_S = scheduler.REQUEST_TIMEOUT_S
+HEARTBEAT_EVENT = "testkube-heartbeat"  # catalogue.HEARTBEAT's canonical name (the catalogue needs Click)
 
 
 class CollectorReport:
@@ -185,6 +186,17 @@ class _Run:
         except BadRecord:
             return False
 
+    def servers_heartbeat(self, entry: Entry) -> bool:
+        """Whether the record is a server's heartbeat alone (what an operator's choice may send before
+        the notice has been seen; a command's records wait for it)."""
+        try:
+            events = self.spool.load(entry)["events"]
+        except BadRecord:
+            return False
+        name = event_name(self.settings.host, HEARTBEAT_EVENT)
+        return bool(events) and all(event["event"] == name and event["properties"].get("source") == "server"
+                                    for event in events)
+
     def to(self, collector: Collector, pending: list[Entry], result: CollectorReport,
            logged: deque[tuple[str, Any]]) -> None:
         """Send `pending` to `collector` in batches until done, out of time, stopped, or the collector fails."""
@@ -266,13 +278,15 @@ def deliver(
     attempts: int = 1,
     on_progress: Optional[Callable[[int], None]] = None,
     opt_out: bool = False,
+    servers_only: bool = False,
 ) -> Report:
     """Send what the spool holds until done or `deadline` (time.monotonic()).
 
     Only the holder of the flusher lock calls this: it closes `current` first,
     so every record it sends lives in a closed spool file it can acknowledge by
     name.  With `opt_out`, only records that carry their own id (the opt-out
-    event) are sent, whatever the settings say.
+    event) are sent, whatever the settings say.  With `servers_only`, only servers' heartbeats are
+    sent (the user has not been told yet: every other record waits for the notice).
     """
     run = _Run(settings, deadline, attempts, on_progress, opt_out)
     report = Report()
@@ -283,7 +297,7 @@ def deliver(
     except (OSError, TimeoutError):
         pass  # nothing can be appended either: what is in closed files is still sent
     try:
-        if not opt_out:  # the record it sends was spooled alone, and stays so: the others are kept
+        if not (opt_out or servers_only):  # the record it sends was spooled alone, and stays so: the others are kept
             run.spool.join_newest(run.names)
     except OSError:
         pass  # `.acks` cannot be written: the first send below says so
@@ -296,6 +310,8 @@ def deliver(
                    if run.spool.is_live(entry.file)]
         if opt_out:
             pending = _acknowledgeable(pending, run.own_id)
+        elif servers_only:
+            pending = _acknowledgeable(pending, run.servers_heartbeat)
         if collector.problem or collector.url is None:
             result.kept += sum(e.events for e in pending)
             result.errors.append(f"{collector.name}: {collector.problem}")
