@@ -533,3 +533,28 @@ def test_a_failure_names_its_cause_in_flush_status_and_the_state(cause, isolated
     assert state_of(isolated).collectors["segment"].last_error.startswith(expected)
     shown = runner.invoke(cli, ["telemetry", "status"]).stdout
     assert f"last: {expected}" in shown, shown
+
+
+def test_the_flusher_holds_none_of_the_callers_descriptors(site, collector, monkeypatch) -> None:
+    """A caller that handed the command a pipe (make's jobserver, a harness's pass_fds) and waits for its
+    end is waiting for the command, not for the flusher it started, however long the collector takes."""
+    import select
+
+    monkeypatch.setenv("TESTKUBE_TELEMETRY_DELIVERY", "background")
+    monkeypatch.setenv("CI", "true")  # a CI run delivers at once: a flusher starts
+    collector.plan(("hold",))
+    read_end, write_end = os.pipe()
+    try:
+        ran = run_testkube("ends", "ok", pass_fds=(write_end,))
+        os.close(write_end)
+        assert ran.returncode == 0 and ran.stdout == "ok 1\n"
+        assert collector.holding.wait(10)  # the flusher is mid-request
+        ready, _, _ = select.select([read_end], [], [], 5)
+        assert ready and os.read(read_end, 1) == b""  # the pipe ended with the command
+    finally:
+        collector.release()
+        os.close(read_end)
+    deadline = time.monotonic() + 20
+    while "testkube_cli_command" not in collector.events() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "testkube_cli_command" in collector.events()  # and the flusher still delivered

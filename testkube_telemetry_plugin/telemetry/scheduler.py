@@ -199,6 +199,27 @@ def _reap() -> None:
             _children.remove(pid)
 
 
+def _inherited() -> Optional[list[int]]:
+    """This process's inheritable descriptors above stderr (a pipe its caller passed it, a jobserver's),
+    or None if they cannot be listed.  A flusher holding one would keep a caller that waits for the pipe's
+    end waiting for the flusher, not for the command."""
+    for listing in ("/proc/self/fd", "/dev/fd"):
+        try:
+            names = os.listdir(listing)
+        except OSError:
+            continue
+        found = []
+        for name in names:
+            fd = int(name) if name.isdigit() else -1
+            try:
+                if fd > 2 and os.get_inheritable(fd):
+                    found.append(fd)
+            except OSError:
+                pass  # the listing's own descriptor, closed since
+        return found
+    return None
+
+
 def start_flusher(host: Host, paths: Paths) -> bool:
     """Start a detached flusher process; never raises, never waits."""
     env = dict(os.environ)
@@ -208,9 +229,11 @@ def start_flusher(host: Host, paths: Paths) -> bool:
     argv = [sys.executable, "-m", "testkube_telemetry_plugin.telemetry.delivery.flusher"]
     try:
         _reap()
-        if hasattr(os, "posix_spawn"):
-            devnull = [(os.POSIX_SPAWN_OPEN, fd, os.devnull, os.O_RDWR, 0) for fd in (0, 1, 2)]
-            _children.append(os.posix_spawn(sys.executable, argv, env, file_actions=devnull, setsid=True))
+        inherited = _inherited() if hasattr(os, "posix_spawn") else None
+        if inherited is not None:  # else subprocess below, which closes them itself (close_fds)
+            actions: list[tuple[Any, ...]] = [(os.POSIX_SPAWN_OPEN, fd, os.devnull, os.O_RDWR, 0) for fd in (0, 1, 2)]
+            actions += [(os.POSIX_SPAWN_CLOSE, fd) for fd in inherited]
+            _children.append(os.posix_spawn(sys.executable, argv, env, file_actions=actions, setsid=True))
             return True
     except (OSError, NotImplementedError, TypeError):
         pass  # no posix_spawn with setsid here: subprocess below
