@@ -110,3 +110,21 @@ def test_ci_delivers_promptly_with_background_delivery(site, collector, tmp_path
     monkeypatch.setenv("TESTKUBE_TELEMETRY_DELIVERY", "background")
     job(tmp_path, 1, GITHUB)
     assert collector.wait_for(lambda: "testkube_cli_command" in collector.events(), 20)
+
+
+def test_a_clusters_hash_in_ci_cannot_be_matched_from_the_id_it_travels_with(site, collector, tmp_path) -> None:
+    """The jobs of a repository hash a cluster's UID alike, with a key that is never sent: were the key the
+    id (in every message), whoever holds the messages could check a known UID against them."""
+    from testkube_telemetry_plugin.telemetry.config import keyed_hash
+
+    uid = "3f2c6f1e-9b7a-4c1d-8e2f-0a1b2c3d4e5f"
+    for number, variables in enumerate([GITHUB, GITHUB, {**GITHUB, "GITHUB_REPOSITORY": "team/other"}]):
+        home = tmp_path / f"job-{number}"
+        ran = run_testkube("init", env={**variables, "TESTKUBE_HOME": str(home), "SAMPLE_CLUSTER_ID": uid})
+        assert ran.returncode == 0, ran.stderr
+    inits = [m for m in collector.messages() if m["event"] == "testkube_cli_init"]
+    hashes = [m["properties"]["cluster_id"] for m in inits]
+    assert len(hashes) == 3 and hashes[0] == hashes[1] != hashes[2]  # one repository, one hash
+    for message in inits:
+        assert message["properties"]["cluster_id"] != keyed_hash(message["anonymousId"], "cluster", uid)
+    assert uid not in json.dumps(collector.messages())

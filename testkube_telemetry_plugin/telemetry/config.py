@@ -440,6 +440,13 @@ def ci_anonymous_id(host: Host, provider: str, repository: str) -> str:
     return keyed_hash(f"{host.stem} ci", "ci", f"{provider}\0{repository}")
 
 
+def ci_salt(host: Host, provider: str, repository: str) -> str:
+    """The key of a CI run's keyed hashes (a cluster's id): the same for every job of the repository, and
+    never sent.  Were it the id, which every message carries, anyone holding the messages could check a
+    known cluster UID against them; now that takes the repository's name, as recognising its id does."""
+    return keyed_hash(f"{host.stem} ci", "salt", f"{provider}\0{repository}")
+
+
 def derive(salt: str, machine: Optional[str]) -> str:
     """64 lowercase hex characters, like the `anonymousId` of Testkube's events."""
     import hashlib

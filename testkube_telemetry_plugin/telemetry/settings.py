@@ -240,9 +240,12 @@ class Settings(Value):
 
     @property
     def salt(self) -> Optional[str]:
-        """The install's key for hashing a cluster's id (in CI, the shared id: one key for every job)."""
+        """The install's key for hashing a cluster's id (in CI, one derived for the repository: every job has
+        the same, and it is never sent, unlike the id, so a cluster's hash cannot be matched from the id)."""
         if self.ci is not None:
-            return self.anonymous_id
+            from .config import ci_salt
+
+            return ci_salt(self.host, self.ci, self.ci_repository)
         value = self.user.table.get("salt")
         return value if isinstance(value, str) and value and value != SET else None
 
