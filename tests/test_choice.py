@@ -65,6 +65,19 @@ def test_disable_turns_it_off_and_exits_0_whatever_the_config_holds(site, isolat
     assert status["anonymous_id"] is None
 
 
+@pytest.mark.parametrize("config", [None, '[telemetry]\nenabled = "maybe"\n'])
+def test_disable_where_nothing_was_ever_recorded_warns_of_nothing(site, isolated, config) -> None:
+    # The first command on a machine, or a config that kept telemetry off: no `telemetry/` folder, so no
+    # delivery can be in flight, and `disable` must not say that one "did not stop" and "may still send".
+    if config is not None:
+        isolated.mkdir(mode=0o700)
+        (isolated / "config.toml").write_text(config)
+    ran = run_testkube("disable", "telemetry")
+    assert ran.returncode == 0
+    assert ran.stdout == "Telemetry is off. Nothing more will be collected or sent.\n"
+    assert ran.stderr == ""
+
+
 @pytest.mark.parametrize("kind", ["a folder", "a symbolic link"])
 def test_disable_moves_aside_what_is_not_a_file_of_ours(site, isolated, tmp_path, kind) -> None:
     isolated.mkdir()

@@ -161,12 +161,18 @@ def barrier(paths: Paths, wait_s: float) -> ContextManager[bool]:
 
 @contextmanager
 def _holding_barrier(paths: Paths, shared: bool, wait_s: float) -> Iterator[bool]:
+    clear = False
     try:
         fd = _fs.acquire(barrier_path(paths), wait_s, shared=shared)
+    except FileNotFoundError:
+        fd = None
+        # No `telemetry/` folder: no delivery holds the barrier (its file lives there), so for the
+        # exclusive holder nothing is in flight; a sender still sends nothing.
+        clear = not shared and not os.path.lexists(paths.telemetry)
     except OSError:
         fd = None
     try:
-        yield fd is not None
+        yield fd is not None or clear
     finally:
         if fd is not None:
             _fs.release(fd)
