@@ -76,6 +76,17 @@ def test_status_masks_a_refused_urls_credentials(isolated, cli, runner, monkeypa
     assert PASSWORD not in human and PASSWORD not in runner.invoke(cli, ["telemetry", "status", "--json"]).stdout
 
 
+@pytest.mark.parametrize("mark", ["#", "?", "/", "\\"])
+def test_status_masks_a_password_that_holds_a_url_delimiter(isolated, cli, runner, monkeypatch, mark) -> None:
+    # Unescaped, `#` or `?` ends the authority for a URL parser: what comes before it is still the password.
+    monkeypatch.setenv("TESTKUBE_TELEMETRY_SEGMENT_URL", f"https://user:{PASSWORD}{mark}tail@collector.example")
+    human = runner.invoke(cli, ["telemetry", "status"]).stdout
+    printed = runner.invoke(cli, ["telemetry", "status", "--json"]).stdout
+    assert "refused" in human
+    for text in (human, printed):
+        assert PASSWORD not in text and "user:" not in text, text
+
+
 def test_heartbeat_json_is_json_in_every_state(site, isolated, monkeypatch) -> None:
     off = run_testkube("telemetry", "heartbeat", "--json", env={"DO_NOT_TRACK": "1"})
     assert off.returncode == 0 and json.loads(off.stdout)["message"] is None

@@ -142,17 +142,19 @@ def masked_url(url: str) -> str:
     """`url` as it may be printed: user info and every query value replaced by `***`.
 
     Done on the text, not on a parse, so that a URL no parser accepts (a
-    backslash before an `@`, a password holding a `/`) is masked too: whatever
-    precedes the last `@` before the query is user info.
+    backslash before an `@`, a password holding a `/`, `?` or `#`, where a
+    parser ends the authority early) is masked too: whatever precedes the
+    last `@` is user info.  A URL holding an `@` is refused anyway, so
+    masking a query's `@` and what precedes it hides nothing it needs.
     """
+    if "@" in url:
+        before, _, after = url.rpartition("@")
+        scheme, sep, _ = before.partition("://")
+        url = f"{scheme}://***@{after}" if sep else f"***@{after}"
     head, question, query = url.partition("?")
     head, hash_mark, fragment = head.partition("#")
     if not question:
         query = ""
-    if "@" in head:
-        before, _, after = head.rpartition("@")
-        scheme, sep, _ = before.partition("://")
-        head = f"{scheme}://***@{after}" if sep else f"***@{after}"
     shown = head
     if question:
         query, hash_mark2, fragment2 = query.partition("#")
