@@ -261,6 +261,20 @@ def test_flush_says_what_it_waits_for_within_a_second_and_honours_timeout(isolat
     assert still_spooled == 3
 
 
+@pytest.mark.parametrize("timeout", ["nan", "NaN", "-nan"])
+def test_flush_refuses_a_timeout_that_is_not_a_number(isolated, collector, cli, runner, timeout) -> None:
+    # Bad input the user typed: a one-line usage error, nothing sent and no failure recorded against
+    # the collector (a NaN deadline made every request fail at once, as "not a valid HTTP answer").
+    with_id(isolated)
+    spool_events(isolated, 3)
+    result = runner.invoke(cli, ["telemetry", "flush", "--timeout", timeout])
+    assert result.exit_code == 2
+    assert "Invalid value for '--timeout'" in result.stderr
+    assert pending_records(isolated) == 3 and collector.requests == []
+    status = json.loads(runner.invoke(cli, ["telemetry", "status", "--json"]).stdout)
+    assert not status["collectors"]["segment"].get("failures"), status["collectors"]["segment"]
+
+
 def test_backoff_stops_flushers_from_starting(isolated, cli, runner, monkeypatch) -> None:
     from testkube_telemetry_plugin.telemetry import scheduler
 

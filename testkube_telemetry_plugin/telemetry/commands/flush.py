@@ -13,10 +13,11 @@ goes now.
 
 from __future__ import annotations
 
+import math
 import sys
 import threading
 import time
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 import click
 
@@ -148,9 +149,20 @@ class _Progress:
             sys.stderr.write("\n")
 
 
+class Seconds(click.FloatRange):
+    """A bounded number of seconds.  `FloatRange` lets `nan` through (no comparison with it is
+    false), and a NaN deadline would make every request fail at once, recorded as the collector's."""
+
+    def convert(self, value: Any, param: Optional[click.Parameter], ctx: Optional[click.Context]) -> Any:
+        number = super().convert(value, param, ctx)
+        if math.isnan(number):
+            self.fail(f"{value!r} is not a number of seconds.", param, ctx)
+        return number
+
+
 def flush_command(settings_of: Callable[[], Settings]) -> click.Command:
     @click.command("flush")
-    @click.option("--timeout", type=click.FloatRange(0.1, 3600), default=120.0, show_default=True,
+    @click.option("--timeout", type=Seconds(0.1, 3600), default=120.0, show_default=True,
                   help="Give up after this many seconds, whatever the collector does.")
     def flush(timeout: float) -> None:
         """Deliver pending events now, in the foreground."""
