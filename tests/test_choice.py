@@ -32,6 +32,9 @@ ANY_CONTENT = {
                           HOST_TABLE, True),
     "invalid elsewhere": ('[cluster\nname = "dev"\n\n[telemetry]\nenabled = true\n' + IDENTITY,
                           '[cluster\nname = "dev"\n', True),
+    # Notepad's byte-order mark makes the file invalid TOML, and hid the table's header from the repair.
+    "a byte-order mark before the table": ("\ufeff[telemetry]\nenabled = true\n" + IDENTITY + "\n" + HOST_TABLE,
+                                           HOST_TABLE, True),
     "not UTF-8 elsewhere": (b'[cluster]\nname = "d\xffv"\n\n[telemetry]\nenabled = true\n' + IDENTITY.encode(),
                             b'[cluster]\nname = "d\xffv"\n', True),
 }

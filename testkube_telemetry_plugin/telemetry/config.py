@@ -238,11 +238,13 @@ def edit_table(
 # -- writing a choice whatever the file holds (opting out always works) ----------------------------
 MAX_REPAIR_BYTES = 16 * 1024 * 1024
 _SECRET_VALUE = re.compile(r"""(["']?(?:anonymous_id|salt)["']?\s*=\s*)(["'])[^"'\n]*\2""")
-_TOP_LEVEL_TABLE_KEY = re.compile(rf"^\s*[\"']?{TABLE}[\"']?\s*[=.]")
+# A byte-order mark (Notepad writes one) is not TOML, and not `\s` either: it counts as leading space here.
+_LEAD = r"^[\s\ufeff]*"
+_TOP_LEVEL_TABLE_KEY = re.compile(rf"{_LEAD}[\"']?{TABLE}[\"']?\s*[=.]")
 # On text that is not TOML a header may be broken too (`[telemetry` without its `]`): any line that
 # starts with `[` ends a table, and one naming `telemetry` starts ours.
-_ANY_HEADER = re.compile(r"^\s*\[")
-_TABLE_HEADER = re.compile(rf"^\s*\[\[?\s*[\"']?{TABLE}(?![A-Za-z0-9_-])")
+_ANY_HEADER = re.compile(rf"{_LEAD}\[")
+_TABLE_HEADER = re.compile(rf"{_LEAD}\[\[?\s*[\"']?{TABLE}(?![A-Za-z0-9_-])")
 
 
 def write_choice(path: str, values: dict[str, Any], lock_path: Optional[str], header: str = "",
