@@ -273,12 +273,14 @@ def _write_all(fd: int, data: bytes) -> None:
 def write_atomic(path: str, data: bytes, durable: bool = True, mode: int = 0o600) -> None:
     """Replace `path` so readers see the old or the new bytes, never a torn file.
 
-    A symbolic link at `path` is refused rather than replaced: it was put there
-    by someone, and silently turning it into a regular file loses their intent.
+    A symbolic link (or a folder) at `path` is refused rather than replaced: it was
+    put there by someone, and silently turning it into a regular file loses their intent.
     The file gets exactly `mode` (0644 for a file meant to be committed).
     """
     if os.path.islink(path):
         raise UnsafePath(f"{path} is a symbolic link; not replaced")
+    if os.path.isdir(path):  # else the rename fails naming our temporary file, which the user never saw
+        raise UnsafePath(f"{path} is a folder, not a file; not replaced")
     folder, name = os.path.split(path)
     tmp = os.path.join(folder, f".{name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
     fd = open_file(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
