@@ -188,3 +188,24 @@ def test_documentation_examples_use_reserved_hosts(doc) -> None:
         reserved = host.endswith((".invalid", ".example", ".test", ".localhost")) or host in (
             "localhost", "127.0.0.1") or re.search(r"(^|\.)example\.(com|net|org)$", host)
         assert reserved or host in FACTS, f"{doc.name}: {url} is a live host; use .invalid or .example"
+
+
+def test_a_switch_set_to_a_word_that_is_not_yes_or_no_is_named_by_status(site, collector, isolated,
+                                                                         monkeypatch) -> None:
+    """`TESTKUBE_TELEMETRY_DEBUG=maybe` counts as not set (events are spooled, not printed), and so does
+    `..._NOTICE_DISABLED=sure` (the notice is shown, nothing leaves before it is seen): status says so."""
+    monkeypatch.setenv("TESTKUBE_TELEMETRY_DEBUG", "maybe")
+    monkeypatch.setenv("TESTKUBE_TELEMETRY_NOTICE_DISABLED", "sure")
+    ran = run_testkube("ends", "ok")
+    assert (ran.returncode, ran.stdout) == (0, "ok 1\n")
+    assert "collects anonymous usage data" in ran.stderr and "[telemetry]" not in ran.stderr
+    pending = json.loads(run_testkube("telemetry", "show", "--json").stdout)["pending"]
+    assert "testkube_cli_command" in [m["event"] for m in pending] and collector.requests == []
+    status = json.loads(run_testkube("telemetry", "status", "--json").stdout)
+    assert status["delivery"] != "debug (printed, not sent)"
+    assert [p for p in status["problems"] if "yes/no" in p] == [
+        "TESTKUBE_TELEMETRY_DEBUG='maybe' is not a yes/no value; taken as not set",
+        "TESTKUBE_TELEMETRY_NOTICE_DISABLED='sure' is not a yes/no value; taken as not set"]
+    monkeypatch.setenv("TESTKUBE_TELEMETRY_DEBUG", "off")
+    monkeypatch.setenv("TESTKUBE_TELEMETRY_NOTICE_DISABLED", "1")
+    assert json.loads(run_testkube("telemetry", "status", "--json").stdout)["problems"] == []

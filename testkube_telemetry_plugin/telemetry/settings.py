@@ -326,6 +326,16 @@ def delivery_of(host: Host, env: Mapping[str, str], user: ConfigFile, warnings: 
     return delivery
 
 
+def switch_of(host: Host, env: Mapping[str, str], name: str, warnings: list[str]) -> bool:
+    """A yes/no variable of the host's (debug, the notice); a word that is neither counts as not set, and
+    `status` says so rather than leave the user guessing why it did nothing."""
+    variable = host.env(name)
+    value = env_flag(env.get(variable))
+    if value is None:
+        warnings.append(f"{variable}={printable(env[variable])!r} is not a yes/no value; taken as not set")
+    return value is True
+
+
 def deadline_of(host: Host, env: Mapping[str, str], warnings: list[str]) -> float:
     variable = host.env("TELEMETRY_DEADLINE")
     raw = env.get(variable, "").strip()
@@ -396,6 +406,8 @@ def load(host: Host, env: Optional[Mapping[str, str]] = None, cwd: Optional[str]
         project = read_config(project_path)
     provider = ci_provider(env)
     decision, warnings = decide(host, env, home_issue, project, user, provider)
+    debug = switch_of(host, env, "TELEMETRY_DEBUG", warnings)
+    notice_disabled = switch_of(host, env, "TELEMETRY_NOTICE_DISABLED", warnings)
     return Settings(
         host=host,
         paths=paths,
@@ -406,12 +418,12 @@ def load(host: Host, env: Optional[Mapping[str, str]] = None, cwd: Optional[str]
         collectors=collector_values(host, env, user, warnings),
         delivery=delivery_of(host, env, user, warnings),
         deadline_s=deadline_of(host, env, warnings),
-        debug=env_flag(env.get(host.env("TELEMETRY_DEBUG"))) is True,
+        debug=debug,
         warnings=tuple(warnings),
         home_issue=home_issue,
         ci=provider,
         ci_repository=ci_repository(provider, env) if provider is not None else "",
-        notice_disabled=env_flag(env.get(host.env("TELEMETRY_NOTICE_DISABLED"))) is True,
+        notice_disabled=notice_disabled,
     )
 
 
