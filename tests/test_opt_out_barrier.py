@@ -119,3 +119,30 @@ def test_disable_with_no_collector_keeps_no_copy_of_the_id(isolated, runner, mon
     old_id = re.search(r'anonymous_id = "([0-9a-f]{64})"', (home / "config.toml").read_text())[1]
     assert runner.invoke(mycli, ["--telemetry", "disable"]).exit_code == 0  # its form of the telemetry commands
     assert old_id not in everything_on_disk(home)
+
+
+def test_the_opt_out_handed_to_a_flusher_waits_for_a_delivery_still_holding_the_lock(collector, isolated) -> None:
+    """`disable` hands its event to a flusher when it cannot deliver it in time; if another process (a
+    command's inline delivery, or `disable`'s own worker as it exits) still holds the delivery lock, the
+    flusher waits for it, sends the event and clears up, rather than leave the old id on disk."""
+    from conftest import paths_at
+
+    from testkube_telemetry_plugin.telemetry import scheduler
+
+    with_id(isolated)
+    spool_events(isolated, 3)
+    fd = scheduler.claim_delivery(paths_at(isolated))
+    assert fd is not None
+    try:
+        opted = run_testkube("disable", "telemetry", env={"TESTKUBE_TELEMETRY_DEADLINE": "0.5"})
+        assert opted.returncode == 0, opted.stderr
+        time.sleep(1.0)  # the handed-off flusher has started and found the lock taken
+        assert collector.requests == [] and ID in everything_on_disk(isolated)
+    finally:
+        scheduler.release_delivery(fd)
+    assert collector.wait_for(lambda: OPT_OUT_EVENT in collector.events(), 25)
+    assert [m["anonymousId"] for m in collector.messages()] == [ID]  # the opt-out event alone
+    deadline = time.monotonic() + 25
+    while ID in everything_on_disk(isolated) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert ID not in everything_on_disk(isolated)

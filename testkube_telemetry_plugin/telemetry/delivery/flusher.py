@@ -86,9 +86,12 @@ def run(host: Host, started: float) -> None:
         if not first and not opt_out and not scheduler.due(settings, spool.counts()):
             return  # the last look found nothing due
         first = False
-        fd = scheduler.claim_delivery(paths)
+        # The opt-out is ours alone to finish (whoever holds the lock may be a command's inline delivery, or
+        # `disable`'s own, about to exit without it): wait for the lock. Otherwise the holder's last look
+        # covers what we came for.
+        fd = scheduler.claim_delivery(paths, max(0.0, soft_deadline - time.monotonic()) if opt_out else 0.0)
         if fd is None:
-            return  # another delivery holds the lock: its own last look covers what we came for
+            return
         try:
             if opt_out:  # `disable` left its event to us: send it, then clear up as it would have
                 deliver(settings, soft_deadline, respect_backoff=False, opt_out=True)
