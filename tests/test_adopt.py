@@ -292,12 +292,16 @@ def test_neutral_hook_names_and_the_librarys_marker_both_work(run_cli) -> None:
             calls.append("library")
 
     manager = plugin_manager_of(cli)
-    manager.register(Own())
-    manager.register(Library())
+    own, library = Own(), Library()
+    manager.register(own)
+    manager.register(library)
     assert run_cli(cli, ["a"]).exit_code == 0
     assert sorted(calls) == ["library", "own"]
-    assert {caller.name for caller in manager.get_hookcallers(manager.get_plugin(manager.get_name(Own())) or Own())
-            or []} <= {"post_command"}
+    # Each is registered under the host's neutral name and nothing else. (This looked up a fresh, never
+    # registered Own(), whose hook callers are None, and asserted that an empty set was a subset: it could
+    # not fail.)
+    for plugin in (own, library):
+        assert {caller.name for caller in manager.get_hookcallers(plugin) or []} == {"post_command"}, plugin
 
 
 def test_specs_for_any_host_are_the_reference_specs_renamed() -> None:
