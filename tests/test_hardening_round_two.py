@@ -97,14 +97,15 @@ def test_a_stalled_answer_is_a_timeout_that_backs_off(stall, isolated, monkeypat
     monkeypatch.setattr(loop, "REQUEST_TIMEOUT_S", 1.0)  # a flusher's is 10 s: the same code, sooner
     with_id(isolated)
     spool_events(isolated, 3)
-    started = time.monotonic()
     report = deliver_now()
-    took = time.monotonic() - started
     server.close()
-    assert took < 10, took  # the request's deadline, not the answer's pace
     assert report.collectors["segment"].kept == 3 and spool_of(isolated).entries()
     status = state_of(isolated).collectors["segment"]
     assert status.failures == 1 and status.last_error.startswith("timeout") and status.next_attempt > time.time()
+    # The request's deadline ended it, not the answer's pace nor the delivery's 30 s: the timeout recorded
+    # (and shown by status) is the request's 1 s. (This was a wall-clock bound on the run, took < 10.)
+    budget = float(status.last_error.split("no answer in ", 1)[1].split(" s", 1)[0])
+    assert 0 < budget <= 1.0, status.last_error
     assert deliver_now().collectors["segment"].kept == 3 and server.connections == 1  # backing off: not resent
 
 
