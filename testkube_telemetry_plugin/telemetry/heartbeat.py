@@ -21,7 +21,7 @@ from typing import Any, Optional
 from ..hooks.host import Host
 from . import catalogue
 from . import state as state_module
-from .config import ensure_anonymous_id, keyed_hash, new_file_header
+from .config import ConfigError, ensure_anonymous_id, keyed_hash, new_file_header
 from .events import base_properties, new_record, segment_message
 from .record import print_events
 from .scheduler import deliver_inline
@@ -45,20 +45,41 @@ def heartbeat_message(settings: Settings, cluster_id: Optional[str]) -> tuple[di
     return record, segment_message(record, event, anonymous_id), anonymous_id
 
 
-def send_heartbeat(host: Host, cluster_id: Optional[str] = None, deadline_s: float = 10.0) -> Optional[dict[str, Any]]:
-    """Send one heartbeat now (or leave it spooled for the next try); None when telemetry is off.
+class NotRecorded(Exception):
+    """The heartbeat could not be written to the home (read-only, full, a lock another process keeps);
+    the message is one sentence."""
 
-    Returns the message as it is sent.  Never raises for network trouble.
+
+def send_heartbeat(host: Host, cluster_id: Optional[str] = None, deadline_s: float = 10.0) -> Optional[dict[str, Any]]:
+    """Send one heartbeat now (or leave it spooled for the next try); None when telemetry is off, or when
+    the home cannot be written (a read-only or full disk): telemetry never breaks the server calling it.
+
+    Returns the message as it is sent.  Never raises for network or disk trouble.
     """
+    try:
+        return record_heartbeat(host, cluster_id, deadline_s)
+    except NotRecorded:
+        return None
+
+
+def record_heartbeat(
+    host: Host, cluster_id: Optional[str] = None, deadline_s: float = 10.0
+) -> Optional[dict[str, Any]]:
+    """`send_heartbeat`, but a home it cannot write raises `NotRecorded` (`telemetry heartbeat` says why)."""
     settings = load(host)
     if not settings.enabled:
         return None
-    record, message, anonymous_id = heartbeat_message(settings, cluster_id)
-    if settings.debug:
-        print_events(record, anonymous_id)
-        return message
-    spool = Spool(settings.paths)
-    # Alone in its file: before the notice it goes, and the commands' records stay (acks.py: a prefix).
-    state_module.add_count(settings.paths, "dropped_spool", spool.append(record, alone=not settings.may_send))
+    try:
+        record, message, anonymous_id = heartbeat_message(settings, cluster_id)
+        if settings.debug:
+            print_events(record, anonymous_id)
+            return message
+        spool = Spool(settings.paths)
+        # Alone in its file: before the notice it goes, and the commands' records stay (acks.py: a prefix).
+        state_module.add_count(settings.paths, "dropped_spool", spool.append(record, alone=not settings.may_send))
+    except ConfigError as exc:
+        raise NotRecorded(str(exc)) from None
+    except OSError as exc:
+        raise NotRecorded(f"{exc.filename or settings.paths.home}: cannot be written ({exc.strerror or exc})") from None
     deliver_inline(host, deadline_s, informed=True)  # the operator chose to send it: no notice is waited for
     return message

@@ -43,6 +43,7 @@ from .settings import Paths, Settings, load
 
 HOST_ENV = "TESTKUBE_TELEMETRY_FLUSHER_HOST"  # how a flusher learns which host it delivers for
 STARTED_ENV = "TESTKUBE_TELEMETRY_FLUSHER_STARTED"  # when it was started (time.monotonic(), system-wide)
+LOCK_FD_ENV = "TESTKUBE_TELEMETRY_FLUSHER_LOCK_FD"  # the delivery lock its command took for it, inherited
 BATCH_EVENTS = 50  # a delivery starts once this many new events are pending...
 MAX_WAIT_S = 30 * 60.0  # ...or the oldest of them has waited this long (checked when a command runs)
 REQUEST_TIMEOUT_S = 10.0  # one request's deadline: the lookup, connecting, sending and the whole answer
@@ -226,20 +227,35 @@ def _inherited() -> Optional[list[int]]:
     return None
 
 
-def start_flusher(host: Host, paths: Paths) -> bool:
-    """Start a detached flusher process; never raises, never waits."""
+def start_flusher(host: Host, paths: Paths, lock_fd: Optional[int] = None) -> bool:
+    """Start a detached flusher process; never raises, never waits.
+
+    `lock_fd`: the delivery lock, taken by the caller for the flusher, which inherits it.  Until a new
+    process has imported what it needs and taken the lock itself (a tenth of a second), every command
+    would otherwise find no delivery running and start one more flusher: a host calling the CLI in-process
+    started one per command, twenty commands at once several.
+    """
     env = dict(os.environ)
     env[host.env("HOME")] = os.path.realpath(paths.home)
     env[HOST_ENV] = host_to_env(host)
     env[STARTED_ENV] = repr(time.monotonic())  # its watchdog counts from here, not from after its imports
+    env.pop(LOCK_FD_ENV, None)
+    if lock_fd is not None:
+        env[LOCK_FD_ENV] = str(lock_fd)
     argv = [sys.executable, "-m", "testkube_telemetry_plugin.telemetry.delivery.flusher"]
     try:
         _reap()
         inherited = _inherited() if hasattr(os, "posix_spawn") else None
         if inherited is not None:  # else subprocess below, which closes them itself (close_fds)
             actions: list[tuple[Any, ...]] = [(os.POSIX_SPAWN_OPEN, fd, os.devnull, os.O_RDWR, 0) for fd in (0, 1, 2)]
-            actions += [(os.POSIX_SPAWN_CLOSE, fd) for fd in inherited]
-            _children.append(os.posix_spawn(sys.executable, argv, env, file_actions=actions, setsid=True))
+            actions += [(os.POSIX_SPAWN_CLOSE, fd) for fd in inherited if fd != lock_fd]
+            if lock_fd is not None:
+                os.set_inheritable(lock_fd, True)
+            try:
+                _children.append(os.posix_spawn(sys.executable, argv, env, file_actions=actions, setsid=True))
+            finally:
+                if lock_fd is not None:
+                    os.set_inheritable(lock_fd, False)
             return True
     except (OSError, NotImplementedError, TypeError):
         pass  # no posix_spawn with setsid here: subprocess below
@@ -247,6 +263,8 @@ def start_flusher(host: Host, paths: Paths) -> bool:
         import subprocess
 
         flags: dict[str, Any] = {"start_new_session": True}
+        if lock_fd is not None and sys.platform != "win32":
+            flags["pass_fds"] = (lock_fd,)
         if sys.platform == "win32":
             flags = {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP | subprocess.DETACHED_PROCESS
                      | subprocess.CREATE_NO_WINDOW}
@@ -264,10 +282,22 @@ def after_spool(settings: Settings, totals: tuple[int, int, float, int]) -> None
             return
         if settings.delivery == "inline":
             deliver_inline(settings.host, settings.deadline_s)
-        elif not flusher_running(settings.paths):
-            start_flusher(settings.host, settings.paths)
+        else:
+            _start_holding_lock(settings)
     except Exception:
         pass  # still spooled: a later command or `flush` delivers it
+
+
+def _start_holding_lock(settings: Settings) -> None:
+    """Start a flusher unless a delivery is running, with the lock taken here and handed to it: the
+    next command finds it held at once, not only once the new process has taken it."""
+    fd = claim_delivery(settings.paths)
+    if fd is None:
+        return  # one is delivering; its last look covers what was just spooled
+    try:
+        start_flusher(settings.host, settings.paths, fd)
+    finally:
+        release_delivery(fd)  # the flusher holds it through its own copy
 
 
 def after_delivery(settings: Settings) -> None:
@@ -278,8 +308,8 @@ def after_delivery(settings: Settings) -> None:
 
         if settings.delivery == "inline" or blocked(settings) is not None:
             return
-        if due(settings, Spool(settings.paths).counts()) and not flusher_running(settings.paths):
-            start_flusher(settings.host, settings.paths)
+        if due(settings, Spool(settings.paths).counts()):
+            _start_holding_lock(settings)
     except Exception:
         pass
 

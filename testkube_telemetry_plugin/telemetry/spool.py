@@ -156,8 +156,10 @@ class Spool:
             if alone:
                 self._rotate()
             written = self._append_current(data)
-            if total - base <= 0 or since <= 0:
-                since = time.time()  # the oldest new record: this one
+            # The oldest new record: this one.  A time ahead of now was taken by a clock that was ahead (or
+            # has gone back): counted from now instead, the records wait the usual time, not that much longer.
+            if total - base <= 0 or since <= 0 or since > time.time():
+                since = time.time()
             totals: Totals = (total + events, size + len(data), since, base)
             if written > FILE_BYTES or alone:
                 self._rotate()

@@ -18,7 +18,7 @@ from typing import Any, Callable, Optional
 import click
 
 from ...hooks.host import Host
-from ..heartbeat import send_heartbeat
+from ..heartbeat import NotRecorded, record_heartbeat
 from ..settings import Settings, printable
 from .status import show_data
 
@@ -64,9 +64,15 @@ def heartbeat_command(settings_of: Callable[[], Settings], host: Host) -> click.
                 signal.signal(sig, lambda *_: stop.set())
         while True:
             settings = settings_of()
-            message = send_heartbeat(settings.host, cluster_id) if settings.enabled else None
-            problem = _problem(settings, message)
-            if message is None:
+            try:
+                message = record_heartbeat(settings.host, cluster_id) if settings.enabled else None
+                problem = _problem(settings, message)
+            except NotRecorded as exc:
+                message, problem = None, str(exc)
+            if message is None and problem is not None and settings.enabled:
+                click.echo(printable(f"No heartbeat sent: {problem}."), err=True)
+                delivered = False
+            elif message is None:
                 click.echo(printable(f"Telemetry is off ({settings.decision.reason}); no heartbeat sent."), err=True)
                 delivered = False
             else:

@@ -52,6 +52,8 @@ if __name__ == "__main__":
     STARTED = _started()
     _arm_watchdog(STARTED)  # before anything else is imported
 
+from typing import Optional  # noqa: E402  (after the watchdog too)
+
 from ... import _fs  # noqa: E402
 from ...hooks.host import Host  # noqa: E402
 from .. import scheduler  # noqa: E402
@@ -63,9 +65,24 @@ from .loop import deliver  # noqa: E402
 MAX_LOG_BYTES = 64 * 1024
 
 
+def _handed_lock(path: str) -> Optional[int]:
+    """The delivery lock the command that started us took for us (`scheduler.LOCK_FD_ENV`), if it is that
+    lock: an inherited descriptor of the same file."""
+    try:
+        fd = int(os.environ.pop(scheduler.LOCK_FD_ENV, ""))
+        held, named = os.fstat(fd), os.lstat(path)
+    except (ValueError, OSError):
+        return None
+    if (held.st_dev, held.st_ino) != (named.st_dev, named.st_ino):
+        return None
+    os.set_inheritable(fd, False)
+    return fd
+
+
 def run(host: Host, started: float) -> None:
     """Deliver while something is due and the lifetime lasts; never wait for more."""
     paths = paths_of(host)
+    handed = _handed_lock(scheduler.lock_path(paths))  # held until this process ends or lets go of it
     spool = Spool(paths)
     soft_deadline = started + SOFT_LIFETIME_S
     first = True
@@ -89,7 +106,9 @@ def run(host: Host, started: float) -> None:
         # The opt-out is ours alone to finish (whoever holds the lock may be a command's inline delivery, or
         # `disable`'s own, about to exit without it): wait for the lock. Otherwise the holder's last look
         # covers what we came for.
-        fd = scheduler.claim_delivery(paths, max(0.0, soft_deadline - time.monotonic()) if opt_out else 0.0)
+        fd, handed = handed, None
+        if fd is None:
+            fd = scheduler.claim_delivery(paths, max(0.0, soft_deadline - time.monotonic()) if opt_out else 0.0)
         if fd is None:
             return
         try:
