@@ -158,3 +158,30 @@ def test_a_process_killed_after_spooling_loses_nothing(isolated) -> None:
         spool = spool_of(isolated)
         on_disk = {spool.load(e)["events"][0]["messageId"] for e in spool.entries()}
         assert set(spooled) <= on_disk
+
+
+def test_a_host_calling_the_cli_in_process_starts_one_flusher_per_due_delivery(
+    cli, runner, collector, isolated, monkeypatch
+) -> None:
+    """Commands run in-process take milliseconds; a new flusher takes a tenth of a second to take the
+    delivery lock itself.  Each command in between found no delivery running and started one more."""
+    from conftest import spool_events
+
+    from testkube_telemetry_plugin.telemetry import scheduler
+
+    monkeypatch.setenv("TESTKUBE_TELEMETRY_DELIVERY", "background")
+    assert runner.invoke(cli, ["ends", "ok"]).exit_code == 0  # the id, the install event, the day's heartbeat
+    spooled = spool_events(isolated, 60)  # a delivery is due with the next command
+    started = []
+    real_start = scheduler.start_flusher
+
+    def counted(*args: object) -> bool:  # the real start, counted
+        result = real_start(*args)  # type: ignore[arg-type]
+        started.append(result)
+        return result
+
+    monkeypatch.setattr(scheduler, "start_flusher", counted)
+    for _ in range(10):
+        assert runner.invoke(cli, ["ends", "ok"]).exit_code == 0
+    assert collector.wait_for(lambda: set(spooled) <= {m["messageId"] for m in collector.messages()})
+    assert started == [True]

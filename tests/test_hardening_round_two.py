@@ -377,3 +377,22 @@ def test_a_malformed_timestamp_is_never_sent(timestamp, isolated, collector, cli
     assert runner.invoke(cli, ["telemetry", "flush"]).exit_code == 0
     assert [m["messageId"] for m in collector.messages()] == good
     assert state_of(isolated).counters["dropped_corrupt"] == 1
+
+
+def test_a_clock_that_was_ahead_does_not_hold_the_next_delivery_back_by_as_much(isolated, collector,
+                                                                              monkeypatch) -> None:
+    """The oldest pending record's time (the spool's totals) was taken while the clock was a day ahead;
+    the clock is right again.  Its events must still leave within the usual wait, not a day later."""
+    import calendar
+    import time
+
+    monkeypatch.setenv("TESTKUBE_TELEMETRY_DELIVERY", "background")
+    assert run_testkube("plugins").returncode == 0
+    totals = isolated / "telemetry" / "spool" / ".count"
+    events, size, since, base = totals.read_text().split()[:4]
+    totals.write_text(f"{events} {size} {float(since) + 86400!r} {base}\n")
+    assert run_testkube("plugins").returncode == 0
+    status = run_testkube("telemetry", "status", "--json")
+    due_at = json.loads(status.stdout)["next_delivery"]["due_at"]
+    due = calendar.timegm(time.strptime(due_at, "%Y-%m-%dT%H:%M:%SZ"))
+    assert due <= time.time() + 30 * 60 + 5, due_at

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from conftest import run_testkube
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -157,3 +159,45 @@ def test_with_the_collector_down_the_heartbeat_is_spooled_and_said_so(cli, runne
     pending = json.loads(runner.invoke(cli, ["telemetry", "show", "--json"]).stdout)["pending"]
     spooled = [m for m in pending if m["messageId"] == message_id]
     assert [(m["event"], m["properties"]["source"]) for m in spooled] == [("testkube-heartbeat", "server")]
+
+
+def _unwritable_spool(home: Path) -> None:
+    """A home the heartbeat cannot record in: a folder where the spool's totals file (its lock) goes,
+    as a read-only, full or foreign-locked home also refuses the write."""
+    totals = home / "telemetry" / "spool" / ".count"
+    if totals.exists():
+        totals.unlink()
+    totals.mkdir()
+
+
+def _unwritable_config_lock(home: Path) -> None:
+    lock = home / ".config.lock"
+    if lock.exists():
+        lock.unlink()
+    lock.mkdir()
+
+
+def test_a_heartbeat_in_a_home_it_cannot_write_fails_in_one_line_not_a_traceback(isolated, collector) -> None:
+    assert run_testkube("plugins").returncode == 0  # the home, its id and its spool exist
+    for spoil in (_unwritable_config_lock, _unwritable_spool):
+        spoil(isolated)
+        result = run_testkube("telemetry", "heartbeat", "--json")
+        assert "Traceback" not in result.stderr, result.stderr
+        assert result.returncode == 1  # --strict: the server's job fails where someone looks
+        line = json.loads(result.stdout)
+        assert line["message"] is None and line["delivered"] is False
+        assert "cannot" in line["problem"] and len(result.stderr.strip().splitlines()) == 1, result.stderr
+        lenient = run_testkube("telemetry", "heartbeat", "--lenient")
+        assert lenient.returncode == 0 and "Traceback" not in lenient.stderr, lenient.stderr
+        for leftover in (isolated / ".config.lock", isolated / "telemetry" / "spool" / ".count"):
+            if leftover.is_dir():
+                shutil.rmtree(leftover)
+
+
+def test_send_heartbeat_never_raises_into_the_server_for_an_unwritable_home(isolated, collector) -> None:
+    assert run_testkube("plugins").returncode == 0
+    _unwritable_config_lock(isolated)
+    assert send_heartbeat(TESTKUBE) is None  # no exception reaches the server that called it
+    shutil.rmtree(isolated / ".config.lock")
+    _unwritable_spool(isolated)
+    assert send_heartbeat(TESTKUBE) is None
