@@ -33,7 +33,8 @@ from __future__ import annotations
 import os
 import re
 import sys
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional
 
 from .. import _fs
 from . import CONSENT_MODES, collectors, hint, product
@@ -182,6 +183,19 @@ def new_file_header(host: Host) -> str:
             f"# Telemetry is anonymous; `{hint(host)}` or DO_NOT_TRACK=1 turns it off.\n")
 
 
+@contextmanager
+def _writing(path: str) -> Iterator[None]:
+    """Why `path` cannot be written, as the one-line ConfigError every writer of a config raises."""
+    try:
+        yield
+    except TimeoutError:
+        raise ConfigError(f"{path}: another process is editing it") from None
+    except _fs.UnsafePath as exc:
+        raise ConfigError(str(exc)) from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be written ({exc.strerror or exc})") from None
+
+
 def edit_table(
     path: str,
     change: Callable[[dict[str, Any]], Optional[dict[str, Any]]],
@@ -200,7 +214,7 @@ def edit_table(
     """
     import tomlkit
 
-    try:
+    with _writing(path):
         folder = os.path.dirname(path) or "."
         if private:
             _fs.private_dir(folder)
@@ -227,12 +241,6 @@ def edit_table(
             _fs.write_atomic(path, (output if output.endswith("\n") else output + "\n").encode("utf-8"), mode=mode)
             result: dict[str, Any] = table.unwrap()
             return result
-    except TimeoutError:
-        raise ConfigError(f"{path}: another process is editing it") from None
-    except _fs.UnsafePath as exc:
-        raise ConfigError(str(exc)) from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot be written ({exc.strerror or exc})") from None
 
 
 # -- writing a choice whatever the file holds (opting out always works) ----------------------------
@@ -262,7 +270,7 @@ def write_choice(path: str, values: dict[str, Any], lock_path: Optional[str], he
     aside, and a new file written.  Raises ConfigError only when nothing can be
     written (a read-only disk, an untrusted folder, a held lock).
     """
-    try:
+    with _writing(path):
         if private:
             _fs.private_dir(os.path.dirname(path) or ".")
         if lock_path is None:
@@ -270,12 +278,6 @@ def write_choice(path: str, values: dict[str, Any], lock_path: Optional[str], he
         _fs.private_dir(os.path.dirname(lock_path))
         with _fs.locked(lock_path):
             return _write_choice(path, values, header, mode)
-    except TimeoutError:
-        raise ConfigError(f"{path}: another process is editing it") from None
-    except _fs.UnsafePath as exc:
-        raise ConfigError(str(exc)) from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot be written ({exc.strerror or exc})") from None
 
 
 def _write_choice(path: str, values: dict[str, Any], header: str, mode: int) -> list[str]:
