@@ -6,6 +6,7 @@ import json
 import shutil
 import sys
 import threading
+import types
 from pathlib import Path
 
 import click
@@ -119,6 +120,43 @@ def test_current_invocation_is_the_running_commands_in_its_thread_only(runner) -
     assert seen["command"] is not None and seen["command"].command_path == ("threads", "work")  # type: ignore[attr-defined]
     assert seen["thread"] is None
     assert current_invocation() is None
+
+
+def test_a_command_run_by_another_is_marked_nested_in_its_hooks(runner) -> None:
+    """`ctx.invoke` fires the inner command's pre and post inside the outer's; only the outer one is what
+    the user typed, and a plugin that acts once a command line (a notice, say) needs to tell them apart."""
+    calls: list[tuple[str, tuple[str, ...], bool]] = []
+
+    @hookimpl
+    def testkube_pre_command(invocation) -> None:
+        calls.append(("pre", invocation.subcommand, invocation.nested))
+
+    @hookimpl
+    def testkube_post_command(invocation, outcome) -> None:
+        calls.append(("post", invocation.subcommand, invocation.nested))
+
+    recorder = types.ModuleType("recorder")  # a plugin is a module
+    recorder.testkube_pre_command = testkube_pre_command  # type: ignore[attr-defined]
+    recorder.testkube_post_command = testkube_post_command  # type: ignore[attr-defined]
+
+    @click.group(cls=HookedGroup, name="relay", host=Host("relay"))
+    def root() -> None:
+        pass
+
+    root.plugin_manager.register(recorder, "recorder")
+
+    @root.command()
+    def inner() -> None:
+        click.echo("inner")
+
+    @root.command()
+    @click.pass_context
+    def outer(ctx: click.Context) -> None:
+        ctx.invoke(inner)
+
+    assert runner.invoke(root, ["outer"]).output == "inner\n"
+    assert calls == [("pre", ("outer",), False), ("pre", ("inner",), True), ("post", ("inner",), True),
+                     ("post", ("outer",), False)]
 
 
 def test_help_lists_every_plugin_command(site: Path) -> None:

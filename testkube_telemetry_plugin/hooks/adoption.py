@@ -533,6 +533,7 @@ def _run_command(run: Run, ctx: Any, original: Callable[..., Any], args: Any, kw
     if run.pending is not None and run.depth == 0:
         _flush(run, 0, None)  # a chain: the command before this one ended well
     invocation = invocation_for(run, ctx)
+    invocation.nested = run.depth > 0
     token = _set_current(invocation)
     started = time.perf_counter()
     error: Optional[BaseException] = None

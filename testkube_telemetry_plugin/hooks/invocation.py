@@ -35,6 +35,9 @@ class Invocation:
     are not the CLI's own words, and parameter values from anywhere), and
     `own_words` the CLI's own command names and option flags: a plugin that
     sends text anywhere must remove the first and may keep the second.
+
+    `nested` is True for a command another one runs (`ctx.invoke`, `ctx.forward`):
+    its hooks fire inside the outer command's, which the user typed.
     """
 
     def __init__(
@@ -61,6 +64,7 @@ class Invocation:
         self._words = words
         self._derived: Optional[tuple[frozenset[str], frozenset[str]]] = None
         self._report = report
+        self.nested = False
 
     def __repr__(self) -> str:
         return f"Invocation(command_path={self.command_path!r}, params={self.params!r}, facts={self.facts!r})"

@@ -51,9 +51,7 @@ OWN_GROUP = "telemetry"
 DEBUG_LABEL = "[telemetry]"
 
 
-# The runs whose pre-command hook saw to the notice and whose post has not come yet, outermost first: a
-# command that runs another (`ctx.invoke`) fires both hooks again, and the user must be told only once.
-_announced: list[Invocation] = []
+_announced_for: Optional[Invocation] = None  # the run whose pre-command hook saw to the notice
 
 
 def is_own_command(path: tuple[str, ...]) -> bool:
@@ -63,25 +61,16 @@ def is_own_command(path: tuple[str, ...]) -> bool:
 
 def announce(invocation: Invocation) -> None:
     """The pre-command hook: the notice, when due, before the command prints anything. Never raises."""
-    nested = bool(_announced)
-    _announced.append(invocation)
-    if nested:
-        return
+    global _announced_for
+    if invocation.nested:
+        return  # run by the command the user typed, whose own pre-command hook saw to it
+    _announced_for = invocation
     try:
         if is_own_command(invocation.subcommand) or _surely_informed(invocation.host):
             return
         notify_if_due(load(invocation.host, os.environ, full=False))
     except Exception as exc:
         invocation.report(f"telemetry: notice not shown: {type(exc).__name__}: {exc}")
-
-
-def _close(invocation: Invocation) -> bool:
-    """End the run's announcement; True if the notice was seen to (by its pre hook or an outer run's)."""
-    for index, announced in enumerate(_announced):
-        if announced is invocation:
-            del _announced[index:]
-            return True
-    return bool(_announced)
 
 
 def _surely_informed(host: Host) -> bool:
@@ -129,7 +118,6 @@ def stderr_is_terminal() -> bool:
 def record_command(invocation: Invocation, outcome: Outcome) -> None:
     """The post-command hook: never raises, never changes the command's result."""
     host = invocation.host
-    announced = _close(invocation)
     try:
         if is_own_command(invocation.subcommand):
             return
@@ -138,7 +126,7 @@ def record_command(invocation: Invocation, outcome: Outcome) -> None:
             if settings.decision.source == "default" and settings.consent == "opt-in":
                 _maybe_ask_consent(host, settings)
             return
-        if not announced:  # no pre-command hook ran (a usage error, --help)
+        if _announced_for is not invocation and not invocation.nested:  # no pre hook ran (a usage error, --help)
             notify_if_due(settings)
         rule = catalogue.rule_for(invocation.subcommand, host)
         keyed = catalogue.needs_key(rule, invocation.facts)
