@@ -400,7 +400,7 @@ def _try_lock_shared(fd: int) -> bool:
     return True
 
 
-def _still_named(fd: int, path: str) -> bool:
+def still_named(fd: int, path: str) -> bool:
     """Whether `path` still names the file `fd` holds: a lock file replaced meanwhile (a `.count`
     with other names is replaced rather than written through) must be locked anew."""
     try:
@@ -422,7 +422,7 @@ def acquire(path: str, timeout_s: float = 0.0, shared: bool = False) -> Optional
     while True:
         fd = open_file(path, os.O_RDWR | os.O_CREAT, linked_ok=True)
         if (_try_lock_shared(fd) if shared else _try_lock(fd)):
-            if _still_named(fd, path):
+            if still_named(fd, path):
                 return fd
             os.close(fd)  # replaced since it was opened: lock what the name holds now
             continue

@@ -70,10 +70,9 @@ def _handed_lock(path: str) -> Optional[int]:
     lock: an inherited descriptor of the same file."""
     try:
         fd = int(os.environ.pop(scheduler.LOCK_FD_ENV, ""))
-        held, named = os.fstat(fd), os.lstat(path)
-    except (ValueError, OSError):
+    except ValueError:
         return None
-    if (held.st_dev, held.st_ino) != (named.st_dev, named.st_ino):
+    if not _fs.still_named(fd, path):  # not open here, or another file than the lock
         return None
     os.set_inheritable(fd, False)
     return fd
